@@ -1,0 +1,55 @@
+"""gmm_lab: watch a Gaussian Mixture Model being fitted by EM, on real vowels.
+
+The pieces, in the order data flows through them::
+
+    load_vowels()            Peterson & Barney's F1/F2 (data)
+    get_predictions(), responsibilities(), log_gaussian_density()   (gaussian)
+    em(), run_em(), e_step(), m_step()   the EM generator and history  (em)
+    GaussianMixture          scikit-learn's estimator, on the same EM  (mixture)
+"""
+
+from .data import VOWELS, VowelData, load_vowels, vowel_info
+from .em import (
+    CollapsedComponentWarning,
+    e_step,
+    em,
+    initial_parameters,
+    m_step,
+    run_em,
+)
+from .gaussian import (
+    SingularCovarianceError,
+    get_predictions,
+    log_gaussian_density,
+    log_likelihood,
+    log_responsibilities,
+    logsumexp_rows,
+    responsibilities,
+)
+from .mixture import GaussianMixture
+from .states import EMState, History
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "VOWELS",
+    "VowelData",
+    "load_vowels",
+    "vowel_info",
+    "CollapsedComponentWarning",
+    "SingularCovarianceError",
+    "e_step",
+    "em",
+    "initial_parameters",
+    "m_step",
+    "run_em",
+    "get_predictions",
+    "log_gaussian_density",
+    "log_likelihood",
+    "log_responsibilities",
+    "logsumexp_rows",
+    "responsibilities",
+    "GaussianMixture",
+    "EMState",
+    "History",
+]

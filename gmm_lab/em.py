@@ -1,0 +1,750 @@
+"""Expectation-Maximization for Gaussian mixtures, one state per iteration.
+
+The contract (see DESIGN.md): state t holds theta_t = (pi, mu, Sigma), the
+responsibilities gamma_t computed from theta_t (E-step) and the
+log-likelihood L(theta_t); theta_{t+1} is the M-step applied to gamma_t:
+
+    N_k     = sum_n gamma_nk
+    mu_k    = (1/N_k) sum_n gamma_nk x_n
+    Sigma_k = (1/N_k) sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T + reg_covar I
+    pi_k    = N_k / N
+
+The M-step only needs three sums over the points (the sufficient
+statistics N_k, sum_n gamma_nk x_n and sum_n gamma_nk x_n x_n^T), because
+(1/N_k) sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T = (1/N_k) sum_n gamma_nk x_n x_n^T - mu_k mu_k^T.
+So one pass over the data computes the E-step of iteration t and the sums
+for theta_{t+1} together, chunk by chunk, with matrix products: memory stays
+small and the loop stays fast on a million points.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from .gaussian import (
+    SingularCovarianceError,
+    _factors_2d,
+    _log_density_2d,
+    _log_density_general,
+    _precision_factors,
+    cholesky_factors,
+    log_responsibilities,
+)
+from .states import EMState, History
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "INIT_METHODS",
+    "CollapsedComponentWarning",
+    "em",
+    "run_em",
+    "e_step",
+    "m_step",
+    "initial_parameters",
+]
+
+COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+_INIT_ALIASES = {"k-means": "kmeans", "kmeans++": "k-means++", "random-from-data": "random_from_data"}
+ENGINES = ("auto", "2d", "general")
+
+# Rows per chunk are chosen so that one (rows, n_components) block is about
+# 1 MiB: it stays in cache while a dozen whole-array operations run over it.
+CHUNK_ELEMENTS = 1 << 17
+
+# scikit-learn adds 10 machine epsilons to N_k so that an empty component
+# divides 0 by a tiny number instead of by 0; kept for identical numbers.
+_EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
+
+
+class CollapsedComponentWarning(UserWarning):
+    """A component shrank onto (nearly) a point or a line; reg_covar keeps it alive."""
+
+
+# ---------------------------------------------------------------------------
+# shape and value checkers (the public boundary)
+
+
+def check_data(X, n_components=None, name="X") -> np.ndarray:
+    """Validate X and return it as a float64 (or float32) array.
+
+    Raises
+    ------
+    TypeError
+        When X is not numeric.
+    ValueError
+        When X is not 2-D, is empty, has NaN or infinity, or has fewer
+        points than ``n_components``.
+    """
+    try:
+        X = np.asarray(X)
+        if X.dtype != np.float32:
+            X = X.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"{name} must be a numeric array of shape (n_samples, n_features); "
+            f"converting it to float failed: {error}"
+        ) from None
+    if X.ndim != 2:
+        hint = " Use X.reshape(-1, 1) for a single feature." if X.ndim == 1 else ""
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features); got "
+            f"{X.ndim} dimension(s), shape {X.shape}.{hint}"
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {X.shape}); it needs points and features.")
+    finite = np.isfinite(X).all(axis=1)
+    if not finite.all():
+        rows = np.flatnonzero(~finite)
+        raise ValueError(
+            f"{name} contains NaN or infinity in {rows.size} row(s), the first at "
+            f"row {rows[0]}. Drop or fill those rows before fitting."
+        )
+    if n_components is not None and X.shape[0] < n_components:
+        raise ValueError(
+            f"n_components={n_components} is larger than the number of points "
+            f"({X.shape[0]}): each component needs at least one point. Use fewer "
+            "components or more data."
+        )
+    return X
+
+
+def check_n_components(n_components) -> int:
+    if isinstance(n_components, bool) or not isinstance(n_components, Integral):
+        raise TypeError(
+            f"n_components must be an integer >= 1; got {n_components!r} "
+            f"of type {type(n_components).__name__}."
+        )
+    if n_components < 1:
+        raise ValueError(f"n_components must be >= 1; got {n_components}.")
+    return int(n_components)
+
+
+def check_covariance_type(covariance_type) -> str:
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(
+            f"Unknown covariance_type {covariance_type!r}. Use one of "
+            f"{', '.join(repr(c) for c in COVARIANCE_TYPES)}."
+        )
+    return covariance_type
+
+
+def check_init_params(init_params) -> str:
+    init = _INIT_ALIASES.get(init_params, init_params)
+    if init not in INIT_METHODS:
+        raise ValueError(
+            f"Unknown init_params {init_params!r}. Use one of "
+            f"{', '.join(repr(i) for i in INIT_METHODS)}, or pass means_init "
+            "(and optionally weights_init, precisions_init) to start from "
+            "parameters of your own."
+        )
+    return init
+
+
+def _check_number(value, name, *, low, integer=False, low_inclusive=True):
+    kind = Integral if integer else Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        expected = "an integer" if integer else "a number"
+        raise TypeError(f"{name} must be {expected}; got {value!r}.")
+    if value < low or (value == low and not low_inclusive) or not np.isfinite(value):
+        sign = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name} must be {sign} {low}; got {value}.")
+    return value
+
+
+def check_weights(weights, n_components) -> np.ndarray:
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (n_components,):
+        raise ValueError(
+            f"weights_init must have shape ({n_components},), one weight per "
+            f"component; got shape {weights.shape}."
+        )
+    if not np.all(np.isfinite(weights)) or weights.min() < 0 or weights.max() > 1:
+        raise ValueError(
+            f"weights_init must be in [0, 1]; got min {weights.min():.5g}, "
+            f"max {weights.max():.5g}."
+        )
+    if abs(weights.sum() - 1.0) > 1e-8:
+        raise ValueError(
+            f"weights_init must sum to 1; they sum to {weights.sum():.10g}. "
+            "Divide them by their sum."
+        )
+    return weights
+
+
+def check_means(means, n_components, n_features) -> np.ndarray:
+    means = np.asarray(means, dtype=np.float64)
+    if means.shape != (n_components, n_features):
+        raise ValueError(
+            f"means_init must have shape (n_components, n_features) = "
+            f"({n_components}, {n_features}); got shape {means.shape}."
+        )
+    if not np.all(np.isfinite(means)):
+        raise ValueError("means_init contains NaN or infinity.")
+    return means
+
+
+_PRECISION_SHAPES = {
+    "full": lambda k, d: (k, d, d),
+    "tied": lambda k, d: (d, d),
+    "diag": lambda k, d: (k, d),
+    "spherical": lambda k, d: (k,),
+}
+
+
+def check_precisions(precisions, covariance_type, n_components, n_features) -> np.ndarray:
+    """Validate precisions_init (in scikit-learn's shape for the type)."""
+    precisions = np.asarray(precisions, dtype=np.float64)
+    expected = _PRECISION_SHAPES[covariance_type](n_components, n_features)
+    if precisions.shape != expected:
+        raise ValueError(
+            f"precisions_init for covariance_type={covariance_type!r} must have "
+            f"shape {expected}; got shape {precisions.shape}."
+        )
+    if not np.all(np.isfinite(precisions)):
+        raise ValueError("precisions_init contains NaN or infinity.")
+    if covariance_type in ("diag", "spherical"):
+        if np.any(precisions <= 0):
+            raise ValueError(
+                f"precisions_init for covariance_type={covariance_type!r} must be "
+                "positive; a precision is 1 / variance."
+            )
+        return precisions
+    matrices = precisions.reshape(-1, n_features, n_features)
+    for k, matrix in enumerate(matrices):
+        which = "" if covariance_type == "tied" else f" of component {k}"
+        if not np.allclose(matrix, matrix.T):
+            raise ValueError(f"precisions_init{which} is not symmetric.")
+        if np.linalg.eigvalsh(matrix).min() <= 0:
+            raise ValueError(
+                f"precisions_init{which} is not positive definite (an eigenvalue "
+                "is <= 0), so it is not the inverse of a covariance matrix."
+            )
+    return precisions
+
+
+# ---------------------------------------------------------------------------
+# covariance shapes: scikit-learn's per-type arrays <-> full matrices
+
+
+def expand_covariances(covariances, covariance_type, n_components, n_features) -> np.ndarray:
+    """Full (n_components, n_features, n_features) matrices from a per-type array."""
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return covariances.copy()
+    if covariance_type == "tied":
+        return np.repeat(covariances[np.newaxis], n_components, axis=0)
+    if covariance_type == "diag":
+        return covariances[:, :, np.newaxis] * np.eye(n_features)
+    return covariances[:, np.newaxis, np.newaxis] * np.eye(n_features)
+
+
+def compact_covariances(covariances, covariance_type) -> np.ndarray:
+    """scikit-learn's per-type shape from full matrices (inverse of expand)."""
+    if covariance_type == "full":
+        return covariances.copy()
+    if covariance_type == "tied":
+        return covariances[0].copy()
+    diagonals = np.diagonal(covariances, axis1=1, axis2=2).copy()
+    if covariance_type == "diag":
+        return diagonals
+    return diagonals[:, 0].copy()
+
+
+def _covariances_from_precisions(precisions, covariance_type, n_components, n_features):
+    """Sigma = Lambda^{-1} for user-given precisions (via a Cholesky solve)."""
+    if covariance_type in ("diag", "spherical"):
+        return expand_covariances(1.0 / precisions, covariance_type, n_components, n_features)
+    matrices = precisions.reshape(-1, n_features, n_features)
+    # Lambda = C C^T  =>  Sigma = C^{-T} C^{-1}; solve with the factor.
+    factors = np.linalg.cholesky(matrices)
+    identity = np.broadcast_to(np.eye(n_features), factors.shape)
+    inverse_factors = np.linalg.solve(factors, identity)
+    covariances = inverse_factors.transpose(0, 2, 1) @ inverse_factors
+    return expand_covariances(
+        covariances[0] if covariance_type == "tied" else covariances,
+        covariance_type,
+        n_components,
+        n_features,
+    )
+
+
+# ---------------------------------------------------------------------------
+# parameter estimators (M-step), from sufficient statistics
+
+
+def _upper_indices(n_features):
+    return np.triu_indices(n_features)
+
+
+def _feature_columns(X_centred) -> np.ndarray:
+    """[1, x, upper triangle of x x^T] per row: resp^T @ this = (N_k, sums, outer sums)."""
+    rows, cols = _upper_indices(X_centred.shape[1])
+    return np.hstack(
+        [
+            np.ones((X_centred.shape[0], 1), dtype=X_centred.dtype),
+            X_centred,
+            X_centred[:, rows] * X_centred[:, cols],
+        ]
+    )
+
+
+def _parameters_from_statistics(statistics, covariance_type, reg_covar, shift):
+    """theta from (N_k, sum gamma x, sum gamma x x^T), the M-step proper.
+
+    Parameters
+    ----------
+    statistics : ndarray of shape (n_components, 1 + D + D (D + 1) / 2)
+        resp^T @ [1, x, upper(x x^T)] for x centred on ``shift``.
+
+    Returns
+    -------
+    counts : ndarray of shape (n_components,)
+        N_k (plus a 1e-15 guard against empty components).
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray of shape (n_components, n_features, n_features)
+    """
+    n_components = statistics.shape[0]
+    n_features = shift.shape[0]
+    counts = statistics[:, 0] + _EMPTY_COMPONENT_GUARD  # N_k
+    centred_means = statistics[:, 1 : 1 + n_features] / counts[:, np.newaxis]  # mu_k
+    second_moments = np.empty((n_components, n_features, n_features))
+    rows, cols = _upper_indices(n_features)
+    second_moments[:, rows, cols] = statistics[:, 1 + n_features :]
+    second_moments[:, cols, rows] = statistics[:, 1 + n_features :]
+    # Sigma_k = (1/N_k) sum_n gamma_nk x_n x_n^T - mu_k mu_k^T
+    covariances = second_moments / counts[:, np.newaxis, np.newaxis]
+    covariances -= centred_means[:, :, np.newaxis] * centred_means[:, np.newaxis, :]
+    if covariance_type == "tied":
+        # Sigma = sum_k N_k Sigma_k / sum_k N_k, shared by all components
+        tied = np.tensordot(counts, covariances, axes=1) / counts.sum()
+        covariances = np.broadcast_to(tied, covariances.shape).copy()
+    elif covariance_type in ("diag", "spherical"):
+        variances = np.diagonal(covariances, axis1=1, axis2=2)
+        if covariance_type == "spherical":
+            variances = variances.mean(axis=1, keepdims=True).repeat(n_features, axis=1)
+        covariances = variances[:, :, np.newaxis] * np.eye(n_features)
+    diagonal = np.arange(n_features)
+    covariances[:, diagonal, diagonal] += reg_covar
+    return counts, centred_means + shift, covariances
+
+
+def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6) -> tuple:
+    """The M-step: new (weights, means, covariances) from the responsibilities.
+
+    N_k = sum_n gamma_nk, mu_k = (1/N_k) sum_n gamma_nk x_n,
+    Sigma_k = (1/N_k) sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T + reg_covar I,
+    pi_k = N_k / N. 'diag' keeps the diagonal of Sigma_k, 'spherical' its
+    mean variance, 'tied' one Sigma = sum_k N_k Sigma_k / N for all.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    responsibilities : array-like of shape (n_samples, n_components)
+    covariance_type : {'full', 'diag', 'spherical', 'tied'}, default='full'
+    reg_covar : float, default=1e-6
+
+    Returns
+    -------
+    weights : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray of shape (n_components, n_features, n_features)
+    """
+    X = check_data(X)
+    responsibilities = np.asarray(responsibilities, dtype=np.float64)
+    if responsibilities.ndim != 2 or responsibilities.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"responsibilities must have shape (n_samples, n_components) = "
+            f"({X.shape[0]}, K); got {responsibilities.shape}."
+        )
+    check_covariance_type(covariance_type)
+    shift = X.mean(axis=0)
+    statistics = responsibilities.T @ _feature_columns(X - shift)
+    counts, means, covariances = _parameters_from_statistics(
+        statistics, covariance_type, reg_covar, shift
+    )
+    return counts / counts.sum(), means, covariances
+
+
+def e_step(X, weights, means, covariances) -> tuple:
+    """The E-step: responsibilities gamma_nk and the log-likelihood L(theta).
+
+    gamma_nk = pi_k N(x_n | mu_k, Sigma_k) / sum_j pi_j N(x_n | mu_j, Sigma_j),
+    L(theta) = sum_n log sum_k pi_k N(x_n | mu_k, Sigma_k), both in log space.
+
+    Returns
+    -------
+    responsibilities : ndarray of shape (n_samples, n_components)
+    log_likelihood : float
+    """
+    log_resp, log_norm = log_responsibilities(X, weights, means, covariances)
+    return np.exp(log_resp), float(log_norm.sum())
+
+
+# ---------------------------------------------------------------------------
+# initialisation
+
+
+def initial_responsibilities(X, n_components, init_params, random_state) -> np.ndarray:
+    """A first assignment of points to components, as scikit-learn makes it.
+
+    'kmeans' runs k-means once; 'k-means++' and 'random_from_data' each pick
+    n_components points as seeds (one point per component); 'random' draws
+    uniform responsibilities.
+    """
+    from sklearn.cluster import KMeans, kmeans_plusplus
+
+    n_samples = X.shape[0]
+    resp = np.zeros((n_samples, n_components), dtype=X.dtype)
+    if init_params == "kmeans":
+        labels = (
+            KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+            .fit(X)
+            .labels_
+        )
+        resp[np.arange(n_samples), labels] = 1
+    elif init_params == "random":
+        resp = random_state.uniform(size=(n_samples, n_components)).astype(X.dtype)
+        resp /= resp.sum(axis=1)[:, np.newaxis]
+    elif init_params == "random_from_data":
+        indices = random_state.choice(n_samples, size=n_components, replace=False)
+        resp[indices, np.arange(n_components)] = 1
+    else:  # k-means++
+        _, indices = kmeans_plusplus(X, n_components, random_state=random_state)
+        resp[indices, np.arange(n_components)] = 1
+    return resp
+
+
+def initial_parameters(
+    X,
+    n_components,
+    *,
+    covariance_type="full",
+    init_params="k-means++",
+    reg_covar=1e-6,
+    random_state=None,
+    weights_init=None,
+    means_init=None,
+    precisions_init=None,
+) -> tuple:
+    """theta_0 = (weights, means, covariances), as scikit-learn initialises.
+
+    Parameters not given explicitly come from the M-step applied to
+    :func:`initial_responsibilities`; precisions_init is turned into
+    covariances (Sigma = Lambda^{-1}).
+
+    Returns
+    -------
+    weights : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray of shape (n_components, n_features, n_features)
+    """
+    n_features = X.shape[1]
+    weights = means = covariances = None
+    if weights_init is None or means_init is None or precisions_init is None:
+        random_state = check_random_state(random_state)
+        resp = initial_responsibilities(X, n_components, init_params, random_state)
+        shift = X.mean(axis=0, dtype=np.float64)
+        statistics = resp.T.astype(np.float64) @ _feature_columns(X - shift)
+        counts, means, covariances = _parameters_from_statistics(
+            statistics, covariance_type, reg_covar, shift
+        )
+        weights = counts / X.shape[0]
+    if weights_init is not None:
+        weights = np.array(weights_init, dtype=np.float64)
+    if means_init is not None:
+        means = np.array(means_init, dtype=np.float64)
+    if precisions_init is not None:
+        covariances = _covariances_from_precisions(
+            np.asarray(precisions_init, dtype=np.float64), covariance_type, n_components, n_features
+        )
+    return weights, means, covariances
+
+
+# ---------------------------------------------------------------------------
+# the engine: E-step + sufficient statistics in one chunked pass
+
+
+class _Engine:
+    """Runs iterations on one data set; holds what does not change between them."""
+
+    def __init__(self, X, covariance_type, reg_covar, engine="auto"):
+        self.n_samples, self.n_features = X.shape
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        if engine == "auto":
+            engine = "2d" if self.n_features == 2 else "general"
+        if engine == "2d" and self.n_features != 2:
+            raise ValueError(f"engine='2d' needs 2 features; X has {self.n_features}.")
+        self.engine = engine
+        # Centring on the data mean keeps x x^T small, so that
+        # sum gamma x x^T / N_k - mu mu^T loses no digits to cancellation.
+        self.shift = X.mean(axis=0, dtype=np.float64)
+        self.columns = _feature_columns((X - self.shift).astype(X.dtype))
+        self.collapsed = set()
+
+    def _chunk_rows(self, n_components):
+        return max(64, CHUNK_ELEMENTS // n_components)
+
+    def expectation(self, weights, means, covariances, *, keep, iteration):
+        """E-step at theta_t and the sufficient statistics of gamma_t.
+
+        Returns
+        -------
+        log_likelihood : float
+        responsibilities : ndarray of shape (n_samples, n_components) or None
+        statistics : ndarray of shape (n_components, 1 + D + D (D + 1) / 2)
+        """
+        where = f" at iteration {iteration}"
+        n_components = weights.shape[0]
+        dtype = self.columns.dtype
+        centred_means = (means - self.shift).astype(dtype)
+        if self.engine == "2d":
+            factors = tuple(f.astype(dtype) for f in _factors_2d(covariances, where))
+
+            def log_density(X):
+                return _log_density_2d(X, centred_means, factors)
+
+        else:
+            factors = cholesky_factors(covariances, where=where)
+            precision_factors = _precision_factors(factors).astype(dtype)
+            factors = factors.astype(dtype)
+
+            def log_density(X):
+                return _log_density_general(X, centred_means, factors, precision_factors)
+
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(weights).astype(dtype)
+        responsibilities = np.empty((self.n_samples, n_components), dtype) if keep else None
+        statistics = np.zeros((n_components, self.columns.shape[1]))
+        log_likelihood = 0.0
+        step = self._chunk_rows(n_components)
+        for start in range(0, self.n_samples, step):
+            block = self.columns[start : start + step]
+            # log(pi_k N(x_n | mu_k, Sigma_k))
+            resp = log_density(block[:, 1 : 1 + self.n_features])
+            resp += log_weights
+            # log-sum-exp with the row maximum shifted out, then gamma_nk
+            row_max = resp.max(axis=1, keepdims=True)
+            resp -= row_max
+            np.exp(resp, out=resp)
+            row_sum = resp.sum(axis=1, keepdims=True)
+            resp /= row_sum
+            log_likelihood += float(row_max.sum(dtype=np.float64))
+            log_likelihood += float(np.log(row_sum).sum(dtype=np.float64))
+            statistics += resp.T @ block  # N_k, sum gamma x, sum gamma x x^T
+            if keep:
+                responsibilities[start : start + step] = resp
+        return log_likelihood, responsibilities, statistics
+
+    def maximisation(self, statistics, iteration):
+        counts, means, covariances = _parameters_from_statistics(
+            statistics, self.covariance_type, self.reg_covar, self.shift
+        )
+        self._warn_collapsed(counts, covariances, iteration)
+        return counts / counts.sum(), means, covariances
+
+    def _warn_collapsed(self, counts, covariances, iteration):
+        """Warn once per component whose covariance is held up by reg_covar alone."""
+        smallest = np.linalg.eigvalsh(covariances)[:, 0]
+        threshold = 2.0 * self.reg_covar
+        for k in np.flatnonzero(smallest <= threshold):
+            if k in self.collapsed:
+                continue
+            self.collapsed.add(k)
+            warnings.warn(
+                f"Component {k} collapsed at iteration {iteration}: it holds "
+                f"{counts[k]:.3g} points' worth of responsibility and its covariance "
+                "is singular (the points it covers coincide or lie on a line). "
+                f"reg_covar={self.reg_covar:g} keeps it positive definite. Try "
+                "another random_state, fewer components, or a larger reg_covar.",
+                CollapsedComponentWarning,
+                stacklevel=4,
+            )
+
+    def states(self, parameters, *, max_iter, tol, keep, extra_steps=0, previous=None):
+        """Yield states 0, 1, ... from theta_0 = ``parameters``.
+
+        Stops after the first state whose mean log-likelihood changed by less
+        than ``tol`` (then ``extra_steps`` more, for scikit-learn's counting)
+        or after state ``max_iter``.
+        """
+        weights, means, covariances = parameters
+        previous_mean = -np.inf if previous is None else previous
+        remaining_extra = None
+        for iteration in range(max_iter + 1):
+            log_likelihood, resp, statistics = self.expectation(
+                weights, means, covariances, keep=keep, iteration=iteration
+            )
+            mean = log_likelihood / self.n_samples
+            converged = remaining_extra is not None or abs(mean - previous_mean) < tol
+            yield EMState(
+                iteration=iteration,
+                weights=weights,
+                means=means,
+                covariances=covariances,
+                responsibilities=resp,
+                log_likelihood=log_likelihood,
+                converged=converged,
+                n_samples=self.n_samples,
+                covariance_type=self.covariance_type,
+            )
+            if converged:
+                remaining_extra = extra_steps if remaining_extra is None else remaining_extra - 1
+                if remaining_extra <= 0:
+                    return
+            previous_mean = mean
+            if iteration < max_iter:
+                weights, means, covariances = self.maximisation(statistics, iteration + 1)
+
+
+# ---------------------------------------------------------------------------
+# public entry points
+
+
+def _prepare(
+    X,
+    n_components,
+    covariance_type,
+    init_params,
+    max_iter,
+    tol,
+    reg_covar,
+    random_state,
+    means_init,
+    weights_init,
+    precisions_init,
+    engine,
+):
+    n_components = check_n_components(n_components)
+    X = check_data(X, n_components)
+    covariance_type = check_covariance_type(covariance_type)
+    init_params = check_init_params(init_params)
+    _check_number(max_iter, "max_iter", low=0, integer=True)
+    _check_number(tol, "tol", low=0)
+    _check_number(reg_covar, "reg_covar", low=0)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}; got {engine!r}.")
+    n_features = X.shape[1]
+    if weights_init is not None:
+        weights_init = check_weights(weights_init, n_components)
+    if means_init is not None:
+        means_init = check_means(means_init, n_components, n_features)
+    if precisions_init is not None:
+        precisions_init = check_precisions(
+            precisions_init, covariance_type, n_components, n_features
+        )
+    parameters = initial_parameters(
+        X,
+        n_components,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        reg_covar=reg_covar,
+        random_state=random_state,
+        weights_init=weights_init,
+        means_init=means_init,
+        precisions_init=precisions_init,
+    )
+    return _Engine(X, covariance_type, reg_covar, engine), parameters
+
+
+def em(
+    X,
+    n_components,
+    *,
+    covariance_type="full",
+    init_params="k-means++",
+    max_iter=100,
+    tol=1e-3,
+    reg_covar=1e-6,
+    random_state=None,
+    means_init=None,
+    weights_init=None,
+    precisions_init=None,
+    keep_responsibilities=True,
+    engine="auto",
+):
+    """Run EM and yield an :class:`EMState` per iteration, state 0 first.
+
+    Parameter names and meanings are scikit-learn's GaussianMixture's.
+    Inputs are checked here, when ``em`` is called, not at the first
+    ``next()``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_components : int
+        K, the number of Gaussians.
+    covariance_type : {'full', 'diag', 'spherical', 'tied'}, default='full'
+    init_params : {'k-means++', 'kmeans', 'random', 'random_from_data'}, default='k-means++'
+        How theta_0 is chosen when means_init etc. are not given.
+    max_iter : int, default=100
+        The most M-steps to take; the last state is at most ``max_iter``.
+    tol : float, default=1e-3
+        Stop when the mean log-likelihood per point changes by less.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance, so none is singular.
+    random_state : int, RandomState or None
+        Seeds the initialisation.
+    means_init, weights_init, precisions_init : array-like, optional
+        Explicit theta_0 (precisions in scikit-learn's per-type shape).
+    keep_responsibilities : bool, default=True
+        Store gamma_t in every state (the scrubber colours points with it);
+        turn off for large data.
+    engine : {'auto', '2d', 'general'}, default='auto'
+        The closed-form 2 x 2 path or the general one; 'auto' picks '2d'
+        for two features. Both give the same numbers up to rounding.
+
+    Yields
+    ------
+    EMState
+        Immutable snapshots, t = 0, 1, ..., until converged or max_iter.
+
+    Examples
+    --------
+    >>> from gmm_lab import em, load_vowels
+    >>> X = load_vowels(["IY", "IH"]).X
+    >>> for state in em(X, 2, random_state=0):
+    ...     pass
+    >>> state.converged
+    True
+    """
+    runner, parameters = _prepare(
+        X,
+        n_components,
+        covariance_type,
+        init_params,
+        max_iter,
+        tol,
+        reg_covar,
+        random_state,
+        means_init,
+        weights_init,
+        precisions_init,
+        engine,
+    )
+    return runner.states(parameters, max_iter=max_iter, tol=tol, keep=keep_responsibilities)
+
+
+def run_em(X, n_components, **options) -> History:
+    """Run :func:`em` to the end and return the :class:`History` of states.
+
+    Takes the same arguments as :func:`em`. Warns with scikit-learn's
+    ``ConvergenceWarning`` when max_iter is reached before convergence.
+    """
+    X = check_data(X)
+    states = list(em(X, n_components, **options))
+    if not states[-1].converged and options.get("max_iter", 100) > 0:
+        warnings.warn(
+            f"EM did not converge in {len(states) - 1} iterations (tol="
+            f"{options.get('tol', 1e-3)}). Increase max_iter or tol, or try "
+            "another initialisation.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return History(states=states, X=X)

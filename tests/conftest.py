@@ -1,0 +1,33 @@
+"""Shared fixtures. Plots run on the Agg backend: no display in CI."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np
+import pytest
+
+from gmm_lab import load_vowels
+
+
+@pytest.fixture(scope="session")
+def vowel_X():
+    """F1/F2 of all 1520 tokens, in Hz."""
+    return load_vowels().X
+
+
+@pytest.fixture(scope="session")
+def iy_ih_X():
+    """F1/F2 of the handout's two vowels, IY and IH (304 tokens)."""
+    return load_vowels(["IY", "IH"]).X
+
+
+@pytest.fixture(scope="session")
+def synthetic_3d():
+    """Three well-separated elongated clusters in 3-D (a general-path case)."""
+    rng = np.random.default_rng(7)
+    parts = []
+    for center, scale in [((0, 0, 0), (1.0, 0.3, 0.5)), ((6, 2, -3), (0.5, 2.0, 0.4)), ((-4, 5, 2), (1.5, 0.5, 1.0))]:
+        A = rng.normal(size=(3, 3)) * 0.3 + np.diag(scale)
+        parts.append(rng.normal(size=(200, 3)) @ A + center)
+    return np.vstack(parts)
