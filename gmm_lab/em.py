@@ -320,6 +320,13 @@ def _parameters_from_statistics(statistics, covariance_type, reg_covar, shift):
     # Sigma_k = (1/N_k) sum_n gamma_nk x_n x_n^T - mu_k mu_k^T
     covariances = second_moments / counts[:, np.newaxis, np.newaxis]
     covariances -= centred_means[:, :, np.newaxis] * centred_means[:, np.newaxis, :]
+    covariances = _restrict(covariances, counts, covariance_type, reg_covar)
+    return counts, centred_means + shift, covariances
+
+
+def _restrict(covariances, counts, covariance_type, reg_covar):
+    """Apply the covariance type's restriction to full Sigma_k, then add reg_covar I."""
+    n_features = covariances.shape[1]
     if covariance_type == "tied":
         # Sigma = sum_k N_k Sigma_k / sum_k N_k, shared by all components
         tied = np.tensordot(counts, covariances, axes=1) / counts.sum()
@@ -331,7 +338,30 @@ def _parameters_from_statistics(statistics, covariance_type, reg_covar, shift):
         covariances = variances[:, :, np.newaxis] * np.eye(n_features)
     diagonal = np.arange(n_features)
     covariances[:, diagonal, diagonal] += reg_covar
-    return counts, centred_means + shift, covariances
+    return covariances
+
+
+def _m_step_two_pass(X, responsibilities, covariance_type, reg_covar):
+    """The M-step with each covariance centred on its new mean (two passes).
+
+    Exact even for a component collapsed onto a single point far from the
+    data mean, where the one-pass form loses digits to cancellation.
+
+    Returns
+    -------
+    counts, means, covariances
+        N_k (shape (n_components,)), mu_k, and full Sigma_k.
+    """
+    n_features = X.shape[1]
+    counts = responsibilities.sum(axis=0) + _EMPTY_COMPONENT_GUARD  # N_k
+    means = responsibilities.T @ X / counts[:, np.newaxis]  # mu_k
+    covariances = np.empty((means.shape[0], n_features, n_features))
+    for k, mean in enumerate(means):
+        diff = X - mean
+        # Sigma_k = (1/N_k) sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T
+        covariances[k] = (responsibilities[:, k] * diff.T) @ diff / counts[k]
+    covariances = _restrict(covariances, counts, covariance_type, reg_covar)
+    return counts, means, covariances
 
 
 def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6) -> tuple:
@@ -363,11 +393,7 @@ def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6) -> tuple
             f"({X.shape[0]}, K); got {responsibilities.shape}."
         )
     check_covariance_type(covariance_type)
-    shift = X.mean(axis=0)
-    statistics = responsibilities.T @ _feature_columns(X - shift)
-    counts, means, covariances = _parameters_from_statistics(
-        statistics, covariance_type, reg_covar, shift
-    )
+    counts, means, covariances = _m_step_two_pass(X, responsibilities, covariance_type, reg_covar)
     return counts / counts.sum(), means, covariances
 
 
@@ -449,12 +475,14 @@ def initial_parameters(
     if weights_init is None or means_init is None or precisions_init is None:
         random_state = check_random_state(random_state)
         resp = initial_responsibilities(X, n_components, init_params, random_state)
-        shift = X.mean(axis=0, dtype=np.float64)
-        statistics = resp.T.astype(np.float64) @ _feature_columns(X - shift)
-        counts, means, covariances = _parameters_from_statistics(
-            statistics, covariance_type, reg_covar, shift
+        counts, means, covariances = _m_step_two_pass(
+            X.astype(np.float64), resp.astype(np.float64), covariance_type, reg_covar
         )
-        weights = counts / X.shape[0]
+        # scikit-learn divides by n_samples here, so with one seed point per
+        # component ('k-means++', 'random_from_data') its initial weights sum
+        # to K / N. Normalising changes no responsibility and no later state,
+        # only L(theta_0), which is now a true mixture's log-likelihood.
+        weights = counts / counts.sum()
     if weights_init is not None:
         weights = np.array(weights_init, dtype=np.float64)
     if means_init is not None:
@@ -593,6 +621,7 @@ class _Engine:
                 converged=converged,
                 n_samples=self.n_samples,
                 covariance_type=self.covariance_type,
+                component_counts=statistics[:, 0],
             )
             if converged:
                 remaining_extra = extra_steps if remaining_extra is None else remaining_extra - 1

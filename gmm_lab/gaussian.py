@@ -143,7 +143,9 @@ def _precision_factors(factors) -> np.ndarray:
     """
     n_components, n_features, _ = factors.shape
     identity = np.broadcast_to(np.eye(n_features), factors.shape)
-    return np.linalg.solve(factors, identity).transpose(0, 2, 1)
+    # triu: the inverse of a lower-triangular matrix is lower-triangular;
+    # the general solver leaves 1e-19 where exact zeros belong.
+    return np.triu(np.linalg.solve(factors, identity).transpose(0, 2, 1))
 
 
 def _log_density_general(X, means, factors, precision_factors=None) -> np.ndarray:

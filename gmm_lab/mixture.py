@@ -32,6 +32,7 @@ from .em import (
     initial_parameters,
 )
 from .gaussian import (
+    _precision_factors,
     cholesky_factors,
     logsumexp_rows,
     weighted_log_densities,
@@ -258,11 +259,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.weights_ = np.array(state.weights)
         self.means_ = np.array(state.means)
         self.covariances_ = compact_covariances(covariances, self.covariance_type)
-        factors = cholesky_factors(covariances)
-        n_features = factors.shape[1]
-        identity = np.broadcast_to(np.eye(n_features), factors.shape)
         # scikit-learn's precisions_cholesky_: U_k = L_k^{-T}, Lambda_k = U_k U_k^T
-        precision_factors = np.linalg.solve(factors, identity).transpose(0, 2, 1)
+        precision_factors = _precision_factors(cholesky_factors(covariances))
         precisions = precision_factors @ precision_factors.transpose(0, 2, 1)
         if self.covariance_type in ("full", "tied"):
             self.precisions_cholesky_ = compact_covariances(precision_factors, self.covariance_type)

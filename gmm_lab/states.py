@@ -57,6 +57,9 @@ class EMState:
     covariance_type : str
         'full', 'diag', 'spherical' or 'tied': which restriction the M-step
         put on Sigma_k.
+    component_counts : ndarray of shape (n_components,)
+        N_k = sum_n gamma_nk, the soft number of points each component holds
+        under gamma_t (kept even when the responsibilities are not).
     """
 
     iteration: int
@@ -68,9 +71,12 @@ class EMState:
     converged: bool = False
     n_samples: int = 0
     covariance_type: str = "full"
+    component_counts: np.ndarray | None = None
 
     def __post_init__(self):
-        for name in ("weights", "means", "covariances", "responsibilities"):
+        if self.component_counts is None and self.responsibilities is not None:
+            object.__setattr__(self, "component_counts", self.responsibilities.sum(axis=0))
+        for name in ("weights", "means", "covariances", "responsibilities", "component_counts"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "log_likelihood", float(self.log_likelihood))
 
@@ -83,20 +89,6 @@ class EMState:
     def mean_log_likelihood(self) -> float:
         """L(theta_t) / N, the per-point value scikit-learn calls the lower bound."""
         return self.log_likelihood / self.n_samples
-
-    @property
-    def component_counts(self) -> np.ndarray:
-        """N_k = sum_n gamma_nk, the soft number of points of each component.
-
-        Returns
-        -------
-        ndarray of shape (n_components,)
-            Computed from the responsibilities, or ``weights * N`` when the
-            responsibilities were not kept.
-        """
-        if self.responsibilities is not None:
-            return self.responsibilities.sum(axis=0)
-        return self.weights * self.n_samples
 
     def labels(self) -> np.ndarray:
         """Hard assignment argmax_k gamma_nk of each point, shape (n_samples,)."""
