@@ -588,7 +588,8 @@ class _Engine:
             warnings.warn(
                 f"Component {k} collapsed at iteration {iteration}: it holds "
                 f"{counts[k]:.3g} points' worth of responsibility and its covariance "
-                "is singular (the points it covers coincide or lie on a line). "
+                "is singular (its points coincide, or lie on a line or plane: a "
+                "feature may be a combination of others). "
                 f"reg_covar={self.reg_covar:g} keeps it positive definite. Try "
                 "another random_state, fewer components, or a larger reg_covar.",
                 CollapsedComponentWarning,
