@@ -1,8 +1,10 @@
 """Shared fixtures. Plots run on the Agg backend: no display in CI."""
 
-import os
+import matplotlib
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Set in this process only: an MPLBACKEND variable would be inherited by the
+# notebook kernels nbval starts, and they must keep their inline backend.
+matplotlib.use("Agg")
 
 import numpy as np
 import pytest
