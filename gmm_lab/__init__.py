@@ -6,6 +6,9 @@ The pieces, in the order data flows through them::
     get_predictions(), responsibilities(), log_gaussian_density()   (gaussian)
     em(), run_em(), e_step(), m_step()   the EM generator and history  (em)
     GaussianMixture          scikit-learn's estimator, on the same EM  (mixture)
+    plot_state(), EMView     pictures; artists made once, moved in place (plotting)
+    Scrubber, LiveRunner     the notebook viewers (widgets, imported on demand)
+    GMMClassifier            one mixture per vowel (classify)
 """
 
 from .data import VOWELS, VowelData, load_vowels, vowel_info
@@ -26,7 +29,19 @@ from .gaussian import (
     logsumexp_rows,
     responsibilities,
 )
+from .classify import GMMClassifier, speaker_split
+from .ellipses import ellipse_boundary, ellipse_geometry, mass_within
 from .mixture import GaussianMixture
+from .plotting import (
+    EMView,
+    plot_gaussians,
+    plot_iterations,
+    plot_log_likelihood,
+    plot_responsibilities,
+    plot_state,
+    plot_vowels,
+    save_animation,
+)
 from .states import EMState, History
 
 __version__ = "0.1.0"
@@ -50,6 +65,19 @@ __all__ = [
     "logsumexp_rows",
     "responsibilities",
     "GaussianMixture",
+    "GMMClassifier",
+    "speaker_split",
+    "ellipse_boundary",
+    "ellipse_geometry",
+    "mass_within",
+    "EMView",
+    "plot_gaussians",
+    "plot_iterations",
+    "plot_log_likelihood",
+    "plot_responsibilities",
+    "plot_state",
+    "plot_vowels",
+    "save_animation",
     "EMState",
     "History",
 ]

@@ -585,13 +585,17 @@ class _Engine:
             if k in self.collapsed:
                 continue
             self.collapsed.add(k)
+            remedy = (
+                f"reg_covar={self.reg_covar:g} keeps it positive definite. Try "
+                "another random_state, fewer components, or a larger reg_covar."
+                if self.reg_covar > 0
+                else "With reg_covar=0 EM cannot go on: set reg_covar > 0."
+            )
             warnings.warn(
                 f"Component {k} collapsed at iteration {iteration}: it holds "
                 f"{counts[k]:.3g} points' worth of responsibility and its covariance "
                 "is singular (its points coincide, or lie on a line or plane: a "
-                "feature may be a combination of others). "
-                f"reg_covar={self.reg_covar:g} keeps it positive definite. Try "
-                "another random_state, fewer components, or a larger reg_covar.",
+                f"feature may be a combination of others). {remedy}",
                 CollapsedComponentWarning,
                 stacklevel=4,
             )

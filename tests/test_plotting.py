@@ -1,0 +1,406 @@
+"""Plot helpers and the EMView, on the Agg backend.
+
+Positions and shapes are read back from the artists and compared with the
+state's means and covariances through closed forms (an ellipse's width,
+height and angle give back its covariance), never with the plotting code's
+own numbers.
+"""
+
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.patches import Ellipse
+
+from gmm_lab.data import load_vowels
+from gmm_lab.em import run_em
+from gmm_lab.plotting import (
+    EMView,
+    component_colors,
+    default_iterations,
+    plot_gaussians,
+    plot_iterations,
+    plot_log_likelihood,
+    plot_responsibilities,
+    plot_state,
+    plot_vowels,
+    responsibility_colors,
+)
+from gmm_lab.states import EMState, History
+
+TAB10 = matplotlib.colormaps["tab10"].colors
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_vowels(["IY", "IH"])
+
+
+def make_state(iteration, means, covariances, n_samples, *, log_likelihood=-1000.0,
+               responsibilities=None, converged=False):
+    """A hand-made EMState with known parameters."""
+    means = np.asarray(means, dtype=float)
+    n_components = means.shape[0]
+    if responsibilities is None:
+        responsibilities = np.full((n_samples, n_components), 1.0 / n_components)
+    return EMState(
+        iteration=iteration,
+        weights=np.full(n_components, 1.0 / n_components),
+        means=means,
+        covariances=np.asarray(covariances, dtype=float),
+        responsibilities=responsibilities,
+        log_likelihood=log_likelihood,
+        converged=converged,
+        n_samples=n_samples,
+        covariance_type="full",
+    )
+
+
+def rotated_covariance(major_variance, minor_variance, degrees):
+    theta = np.radians(degrees)
+    R = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    return R @ np.diag([major_variance, minor_variance]) @ R.T
+
+
+def covariance_from_ellipse(ellipse: Ellipse, n_std: float) -> np.ndarray:
+    """Invert the drawing: semi-axes n_std * sigma along the angle give Sigma back."""
+    theta = np.radians(ellipse.get_angle())
+    R = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    sigma_major = ellipse.get_width() / (2 * n_std)
+    sigma_minor = ellipse.get_height() / (2 * n_std)
+    return R @ np.diag([sigma_major**2, sigma_minor**2]) @ R.T
+
+
+@pytest.fixture()
+def two_states(data):
+    n = len(data)
+    first = make_state(0, [[300.0, 2800.0], [420.0, 2000.0]],
+                       [rotated_covariance(4e4, 2e3, 80.0), rotated_covariance(3e4, 5e3, 100.0)],
+                       n, log_likelihood=-4200.0)
+    second = make_state(1, [[280.0, 2600.0], [450.0, 2100.0]],
+                        [rotated_covariance(9e4, 1e3, 60.0), np.diag([2e3, 6e4])],
+                        n, log_likelihood=-4100.0)
+    return [first, second]
+
+
+# ---------------------------------------------------------------------------
+# the view: update moves the artists in place
+
+
+def test_update_moves_ellipses_to_the_state(data, two_states):
+    view = EMView(data, two_states, n_std=2.0)
+    view.update(two_states[1])
+    state = two_states[1]
+    for k, ellipse in enumerate(view.ellipses):
+        np.testing.assert_allclose(ellipse.get_center(), state.means[k])
+        np.testing.assert_allclose(covariance_from_ellipse(ellipse, 2.0),
+                                   state.covariances[k], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(view.means.get_offsets(), state.means)
+
+
+def test_update_with_another_n_std(data, two_states):
+    view = EMView(data, two_states, n_std=1.0)
+    view.update(two_states[0])
+    for k, ellipse in enumerate(view.ellipses):
+        np.testing.assert_allclose(covariance_from_ellipse(ellipse, 1.0),
+                                   two_states[0].covariances[k], rtol=1e-9, atol=1e-6)
+        assert ellipse.get_width() == pytest.approx(
+            2 * np.sqrt(np.linalg.eigvalsh(two_states[0].covariances[k]).max()))
+
+
+def test_vowel_chart_swaps_the_features(data, two_states):
+    view = EMView(data, two_states, vowel_chart=True)
+    view.update(two_states[1])
+    state = two_states[1]
+    swap = [1, 0]  # x is F2, y is F1
+    for k, ellipse in enumerate(view.ellipses):
+        np.testing.assert_allclose(ellipse.get_center(), state.means[k][swap])
+        np.testing.assert_allclose(covariance_from_ellipse(ellipse, 2.0),
+                                   state.covariances[k][np.ix_(swap, swap)],
+                                   rtol=1e-9, atol=1e-6)
+    assert view.ax.xaxis_inverted() and view.ax.yaxis_inverted()
+    assert view.ax.get_xlabel() == "F2 (Hz)"
+    assert view.ax.get_ylabel() == "F1 (Hz)"
+
+
+def test_plain_axes_are_f1_across_f2_up(data, two_states):
+    view = EMView(data, two_states)
+    assert not view.ax.xaxis_inverted() and not view.ax.yaxis_inverted()
+    assert view.ax.get_xlabel() == "F1 (Hz)"
+    assert view.ax.get_ylabel() == "F2 (Hz)"
+    np.testing.assert_allclose(view.points.get_offsets(), data.X)
+
+
+def test_update_keeps_the_same_artists(data, two_states):
+    view = EMView(data, two_states)
+    before = {
+        "points": view.points, "means": view.means, "curve": view.curve,
+        "marker": view.marker, "title": view.title, "ellipses": list(view.ellipses),
+        "legend": view.ax.get_legend(),
+    }
+    counts = (len(view.ax.patches), len(view.ax.collections), len(view.ax.lines),
+              len(view.ax_curve.lines), len(view.figure.axes))
+    for index in (1, 0, 1, 1, 0):
+        view.show(index)
+    assert view.points is before["points"]
+    assert view.means is before["means"]
+    assert view.curve is before["curve"]
+    assert view.marker is before["marker"]
+    assert view.title is before["title"]
+    assert view.ax.get_legend() is before["legend"]
+    assert all(a is b for a, b in zip(view.ellipses, before["ellipses"]))
+    assert all(patch is ellipse for patch, ellipse in zip(view.ax.patches, before["ellipses"]))
+    assert (len(view.ax.patches), len(view.ax.collections), len(view.ax.lines),
+            len(view.ax_curve.lines), len(view.figure.axes)) == counts
+
+
+def test_axis_limits_stay_fixed_and_cover_the_data(data, two_states):
+    view = EMView(data, two_states)
+    xlim, ylim = view.ax.get_xlim(), view.ax.get_ylim()
+    assert xlim[0] < data.X[:, 0].min() and xlim[1] > data.X[:, 0].max()
+    assert ylim[0] < data.X[:, 1].min() and ylim[1] > data.X[:, 1].max()
+    faraway = make_state(2, [[5e4, -3e4], [0.0, 0.0]], [np.eye(2) * 1e8, np.eye(2)],
+                         len(data))
+    for state in (two_states[1], faraway, two_states[0]):
+        view.update(state)
+        view.figure.canvas.draw()
+        assert view.ax.get_xlim() == xlim
+        assert view.ax.get_ylim() == ylim
+
+
+def test_update_asks_for_exactly_one_redraw(data, two_states, monkeypatch):
+    view = EMView(data, two_states)
+    calls = []
+    monkeypatch.setattr(view.figure.canvas, "draw_idle", lambda *a, **k: calls.append(1))
+    view.update(two_states[1])
+    assert len(calls) == 1
+    view.show(0)
+    assert len(calls) == 2
+    view.update(two_states[0], draw=False)
+    assert len(calls) == 2
+
+
+def test_log_likelihood_curve_and_marker(data, two_states):
+    view = EMView(data, two_states)
+    np.testing.assert_allclose(view.curve.get_xdata(), [0, 1])
+    np.testing.assert_allclose(view.curve.get_ydata(), [-4200.0, -4100.0])
+    view.show(1)
+    assert list(view.marker.get_xdata()) == [1]
+    assert list(view.marker.get_ydata()) == [-4100.0]
+    assert "iteration 1" in view.title.get_text()
+
+
+def test_far_off_initial_log_likelihood_does_not_flatten_the_curve(data):
+    n = len(data)
+    covariance = [np.eye(2) * 1e4, np.eye(2) * 1e4]
+    means = [[300.0, 2500.0], [400.0, 2100.0]]
+    states = [make_state(0, means, covariance, n, log_likelihood=-1.9e13)]
+    states += [make_state(t, means, covariance, n, log_likelihood=-4100.0 + 10 * t)
+               for t in range(1, 5)]
+    view = EMView(data, states)
+    low, high = view.ax_curve.get_ylim()
+    assert low > -4200.0 and high < -4000.0  # scaled to iterations 1..4
+    assert "far below" in view.off_scale_note.get_text()
+    view.show(0)
+    assert view.marker.get_ydata()[0] == pytest.approx(low)  # pinned to the edge
+
+
+def test_vowel_colours_and_legend(data, two_states):
+    view = EMView(data, two_states)
+    colors = view.points.get_facecolors()[:, :3]
+    is_iy = data.vowel_id == 1
+    np.testing.assert_allclose(colors[is_iy], np.tile(TAB10[0], (is_iy.sum(), 1)))
+    np.testing.assert_allclose(colors[~is_iy], np.tile(TAB10[1], ((~is_iy).sum(), 1)))
+    labels = [text.get_text() for text in view.ax.get_legend().get_texts()]
+    assert labels == ["IY /i/ heed", "IH /ɪ/ hid"]
+
+
+def test_responsibility_colours_blend_component_colours(data, two_states):
+    n = len(data)
+    responsibilities = np.zeros((n, 2))
+    responsibilities[: n // 3, 0] = 1.0            # sure: component 0
+    responsibilities[n // 3: 2 * n // 3, 1] = 1.0  # sure: component 1
+    responsibilities[2 * n // 3:] = 0.5            # undecided
+    state = make_state(1, two_states[1].means, two_states[1].covariances, n,
+                       responsibilities=responsibilities)
+    view = EMView(data, [two_states[0], state], color_by="responsibility")
+    view.show(1)
+    colors = view.points.get_facecolors()[:, :3]
+    c0, c1 = view.component_colors
+    np.testing.assert_allclose(colors[: n // 3], np.tile(c0, (n // 3, 1)), atol=1e-12)
+    np.testing.assert_allclose(colors[n // 3: 2 * n // 3],
+                               np.tile(c1, (2 * n // 3 - n // 3, 1)), atol=1e-12)
+    np.testing.assert_allclose(colors[2 * n // 3:],
+                               np.tile((c0 + c1) / 2, (n - 2 * n // 3, 1)), atol=1e-12)
+    # Each ellipse is drawn in its component's colour.
+    for k, ellipse in enumerate(view.ellipses):
+        np.testing.assert_allclose(ellipse.get_edgecolor()[:3], view.component_colors[k])
+
+
+def test_responsibility_colors_is_the_weighted_sum():
+    colors = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    blended = responsibility_colors([[1.0, 0.0], [0.25, 0.75]], colors)
+    np.testing.assert_allclose(blended, [[1.0, 0.0, 0.0], [0.25, 0.0, 0.75]])
+
+
+def test_view_refuses_a_state_with_another_k(data, two_states):
+    view = EMView(data, two_states)
+    three = make_state(0, [[1, 2], [3, 4], [5, 6]], [np.eye(2)] * 3, len(data))
+    with pytest.raises(ValueError, match="made for 2 components; the state has 3"):
+        view.update(three)
+
+
+def test_view_refuses_data_the_run_was_not_fitted_on(two_states):
+    other = load_vowels(["AA"])
+    with pytest.raises(ValueError, match=r"fitted on 304 points but the data has 152"):
+        EMView(other, two_states)
+
+
+def test_view_of_three_features_shows_the_chosen_pair():
+    data = load_vowels(["IY", "AA"], features=("f1", "f2", "f3"))
+    n = len(data)
+    covariance = np.array([[4e3, 1e3, 5e2], [1e3, 9e4, 2e3], [5e2, 2e3, 6e4]])
+    state = make_state(0, [[300.0, 2300.0, 3000.0], [700.0, 1100.0, 2500.0]],
+                       [covariance, covariance * 2], n)
+    view = EMView(data, [state])  # F1 across, F2 up by default
+    assert view.ax.get_xlabel() == "F1 (Hz)" and view.ax.get_ylabel() == "F2 (Hz)"
+    np.testing.assert_allclose(view.ellipses[1].get_center(), [700.0, 1100.0])
+    picked = EMView(data, [state], dims=(2, 0))  # F3 across, F1 up
+    assert picked.ax.get_xlabel() == "F3 (Hz)" and picked.ax.get_ylabel() == "F1 (Hz)"
+    np.testing.assert_allclose(picked.ellipses[0].get_center(), [3000.0, 300.0])
+    np.testing.assert_allclose(covariance_from_ellipse(picked.ellipses[0], 2.0),
+                               covariance[np.ix_([2, 0], [2, 0])], rtol=1e-9)
+
+
+def test_view_of_a_plain_array_colours_by_responsibility(data, two_states):
+    view = EMView(np.asarray(data.X), two_states)
+    assert view.color_by == "responsibility"
+    with pytest.raises(ValueError, match="color_by='vowel' needs"):
+        EMView(np.asarray(data.X), two_states, color_by="vowel")
+
+
+def test_view_of_a_real_run(data):
+    history = run_em(data.X, 2, random_state=0, init_params="kmeans")
+    view = EMView(data, history)
+    last = history[-1]
+    view.show(len(history) - 1)
+    for k, ellipse in enumerate(view.ellipses):
+        np.testing.assert_allclose(ellipse.get_center(), last.means[k])
+        np.testing.assert_allclose(covariance_from_ellipse(ellipse, 2.0), last.covariances[k],
+                                   rtol=1e-8)
+    np.testing.assert_allclose(view.curve.get_ydata(), history.log_likelihoods)
+
+
+# ---------------------------------------------------------------------------
+# plot helpers
+
+
+def test_plot_gaussians_returns_its_artists():
+    fig, ax = plt.subplots()
+    means = np.array([[0.0, 0.0], [5.0, 1.0]])
+    covariances = np.array([np.diag([9.0, 1.0]), rotated_covariance(16.0, 4.0, 30.0)])
+    artists = plot_gaussians(ax, means, covariances, n_std=2.0, linestyle="--")
+    assert len(artists.ellipses) == 2
+    assert list(ax.patches) == artists.ellipses
+    first, second = artists.ellipses
+    assert (first.get_width(), first.get_height()) == pytest.approx((12.0, 4.0))
+    assert (second.get_width(), second.get_height(), second.get_angle()) == pytest.approx(
+        (16.0, 8.0, 30.0))
+    assert first.get_linestyle() == "--"  # **kwargs reach the patches
+    np.testing.assert_allclose(artists.means.get_offsets(), means)
+
+
+def test_plot_gaussians_on_the_current_axes_and_with_dims():
+    fig, ax = plt.subplots()
+    covariance = np.array([[4.0, 1.0, 0.0], [1.0, 9.0, 0.0], [0.0, 0.0, 1.0]])
+    artists = plot_gaussians(None, [[1.0, 2.0, 3.0]], [covariance], dims=(1, 0),
+                             show_means=False)
+    assert artists.means is None
+    assert artists.ellipses[0].axes is ax
+    np.testing.assert_allclose(artists.ellipses[0].get_center(), [2.0, 1.0])
+    np.testing.assert_allclose(covariance_from_ellipse(artists.ellipses[0], 2.0),
+                               [[9.0, 1.0], [1.0, 4.0]])
+
+
+def test_plot_vowels_chart_means_and_legend(data):
+    fig, ax = plt.subplots()
+    artists = plot_vowels(ax, data, vowel_chart=True, show_means=True)
+    assert ax.xaxis_inverted() and ax.yaxis_inverted()
+    np.testing.assert_allclose(artists.points.get_offsets(), data.X[:, [1, 0]])
+    iy_mean = data.X[data.vowel_id == 1].mean(axis=0)[[1, 0]]
+    np.testing.assert_allclose(artists.means.get_offsets()[0], iy_mean)
+    assert [label.get_text() for label in artists.mean_labels] == ["IY", "IH"]
+    assert [t.get_text() for t in artists.legend.get_texts()] == ["IY /i/ heed", "IH /ɪ/ hid"]
+
+
+def test_plot_log_likelihood_and_responsibilities():
+    fig, (left, right) = plt.subplots(1, 2)
+    line, marker = plot_log_likelihood(left, [-10.0, -5.0, -4.0], current=2)
+    np.testing.assert_allclose(line.get_ydata(), [-10.0, -5.0, -4.0])
+    assert list(marker.get_xdata()) == [2] and list(marker.get_ydata()) == [-4.0]
+    points = plot_responsibilities(right, [[0.0, 0.0], [1.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]],
+                                   colors=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    np.testing.assert_allclose(points.get_facecolors()[:, :3], [[1, 0, 0], [0, 1, 0]])
+
+
+def test_plot_state_draws_one_state(data, two_states):
+    fig, ax = plt.subplots()
+    artists = plot_state(ax, data, two_states[1])
+    np.testing.assert_allclose(artists["ellipses"][0].get_center(), two_states[1].means[0])
+    assert artists["title"].get_text().startswith("iteration 1")
+
+
+def test_component_colours_are_distinct():
+    for k in (1, 2, 8, 10, 20):
+        colors = component_colors(k)
+        assert colors.shape == (k, 3)
+        assert len({tuple(c) for c in colors}) == k
+
+
+def test_default_iterations():
+    assert default_iterations(1) == [0]
+    assert default_iterations(3) == [0, 1, 2]
+    assert default_iterations(13) == [0, 1, 2, 5, 12]
+
+
+def test_plot_iterations_small_multiples(data, tmp_path):
+    history = run_em(data.X, 2, random_state=0, init_params="kmeans")
+    figure = plot_iterations(history, data)
+    assert isinstance(figure, Figure)
+    last = len(history) - 1
+    titles = [ax.get_title() for ax in figure.axes if ax.get_visible()]
+    expected = [f"iteration {t}" for t in default_iterations(len(history))]
+    assert [title.split("   ")[0] for title in titles[:-1]] == expected
+    assert f"iteration {last}" in titles[-2]
+    figure.savefig(tmp_path / "multiples.png")
+    assert (tmp_path / "multiples.png").stat().st_size > 10_000
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_plot_iterations_rejects_missing_iterations(data):
+    history = run_em(data.X, 2, random_state=0, init_params="kmeans", max_iter=3)
+    with pytest.raises(ValueError, match=r"iterations \[7\] are not in this run"):
+        plot_iterations(history, data, iterations=[0, 7])
+
+
+def test_every_plot_renders_on_agg(data, tmp_path):
+    history = run_em(data.X, 2, random_state=0)
+    for vowel_chart in (False, True):
+        for color_by in ("vowel", "responsibility", "none"):
+            view = EMView(data, history, vowel_chart=vowel_chart, color_by=color_by)
+            view.show(len(history) - 1)
+            view.figure.savefig(tmp_path / f"view_{vowel_chart}_{color_by}.png")
+    assert len(list(tmp_path.glob("*.png"))) == 6
+    h = History(states=[history[0]], X=history.X)  # a run of one state
+    EMView(data, h).figure.savefig(tmp_path / "one_state.png")
