@@ -32,19 +32,31 @@ from .gaussian import (
 from .classify import GMMClassifier, speaker_split
 from .ellipses import ellipse_boundary, ellipse_geometry, mass_within
 from .mixture import GaussianMixture
-from .plotting import (
-    EMView,
-    plot_gaussians,
-    plot_iterations,
-    plot_log_likelihood,
-    plot_responsibilities,
-    plot_state,
-    plot_vowels,
-    save_animation,
-)
 from .states import EMState, History
 
 __version__ = "0.1.0"
+
+# The plotting names are imported on first use: matplotlib costs a second and
+# tens of MiB, which a script that only fits (or the estimator checks) does
+# not need.
+_PLOTTING = (
+    "EMView",
+    "plot_gaussians",
+    "plot_iterations",
+    "plot_log_likelihood",
+    "plot_responsibilities",
+    "plot_state",
+    "plot_vowels",
+    "save_animation",
+)
+
+
+def __getattr__(name):
+    if name in _PLOTTING:
+        from . import plotting
+
+        return getattr(plotting, name)
+    raise AttributeError(f"module 'gmm_lab' has no attribute {name!r}")
 
 __all__ = [
     "VOWELS",

@@ -20,21 +20,14 @@ small and the loop stays fast on a million points.
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from .gaussian import (
-    SingularCovarianceError,
-    _factors_2d,
-    _log_density_2d,
-    _log_density_general,
-    _precision_factors,
-    cholesky_factors,
-    log_responsibilities,
-)
+from .gaussian import _weighted_log_density_kernel, log_responsibilities
 from .states import EMState, History
 
 __all__ = [
@@ -278,20 +271,32 @@ def _covariances_from_precisions(precisions, covariance_type, n_components, n_fe
 # parameter estimators (M-step), from sufficient statistics
 
 
+@lru_cache(maxsize=None)
 def _upper_indices(n_features):
-    return np.triu_indices(n_features)
+    """Row and column indices of the upper triangle (cached: 28 us a call)."""
+    rows, cols = np.triu_indices(n_features)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
 
 
-def _feature_columns(X_centred) -> np.ndarray:
-    """[1, x, upper triangle of x x^T] per row: resp^T @ this = (N_k, sums, outer sums)."""
-    rows, cols = _upper_indices(X_centred.shape[1])
-    return np.hstack(
-        [
-            np.ones((X_centred.shape[0], 1), dtype=X_centred.dtype),
-            X_centred,
-            X_centred[:, rows] * X_centred[:, cols],
-        ]
-    )
+def _feature_rows(X, shift) -> np.ndarray:
+    """[1, x - shift, upper triangle of (x - shift)(x - shift)^T] as rows.
+
+    Returns
+    -------
+    ndarray of shape (1 + D + D (D + 1) / 2, n_samples)
+        gamma^T @ this.T gives (N_k, sum gamma x, sum gamma x x^T) in one
+        product. Filled row by row, so building it needs no other copy of X.
+    """
+    n_samples, n_features = X.shape
+    rows, cols = _upper_indices(n_features)
+    features = np.empty((1 + n_features + rows.size, n_samples), dtype=X.dtype)
+    features[0] = 1.0
+    for d in range(n_features):
+        np.subtract(X[:, d], shift[d], out=features[1 + d])
+    for j, (r, c) in enumerate(zip(rows, cols)):
+        np.multiply(features[1 + r], features[1 + c], out=features[1 + n_features + j])
+    return features
 
 
 def _parameters_from_statistics(statistics, covariance_type, reg_covar, shift):
@@ -476,7 +481,7 @@ def initial_parameters(
         random_state = check_random_state(random_state)
         resp = initial_responsibilities(X, n_components, init_params, random_state)
         counts, means, covariances = _m_step_two_pass(
-            X.astype(np.float64), resp.astype(np.float64), covariance_type, reg_covar
+            np.asarray(X, dtype=np.float64), np.asarray(resp, dtype=np.float64), covariance_type, reg_covar
         )
         # scikit-learn divides by n_samples here, so with one seed point per
         # component ('k-means++', 'random_from_data') its initial weights sum
@@ -498,6 +503,17 @@ def initial_parameters(
 # the engine: E-step + sufficient statistics in one chunked pass
 
 
+def _smallest_eigenvalues(covariances) -> np.ndarray:
+    """Smallest eigenvalue of each covariance, shape (n_components,).
+
+    For 2 x 2 [[a, b], [b, c]] in closed form, (a + c)/2 - sqrt(((a - c)/2)^2 + b^2).
+    """
+    if covariances.shape[1] == 2:
+        a, b, c = covariances[:, 0, 0], covariances[:, 1, 0], covariances[:, 1, 1]
+        return 0.5 * (a + c) - np.hypot(0.5 * (a - c), b)
+    return np.linalg.eigvalsh(covariances)[:, 0]
+
+
 class _Engine:
     """Runs iterations on one data set; holds what does not change between them."""
 
@@ -513,61 +529,70 @@ class _Engine:
         # Centring on the data mean keeps x x^T small, so that
         # sum gamma x x^T / N_k - mu mu^T loses no digits to cancellation.
         self.shift = X.mean(axis=0, dtype=np.float64)
-        self.columns = _feature_columns((X - self.shift).astype(X.dtype))
+        self.features = _feature_rows(X, self.shift.astype(X.dtype))
         self.collapsed = set()
+        self._buffers = {}
 
-    def _chunk_rows(self, n_components):
-        return max(64, CHUNK_ELEMENTS // n_components)
+    def _chunk_columns(self, n_components):
+        """Points per chunk: one (K, chunk) block (or (K D, chunk) in the
+        general path) of about 1 MiB stays in cache while a dozen whole-array
+        operations run over it."""
+        height = n_components * (1 if self.engine == "2d" else max(self.n_features // 2, 1))
+        return min(self.n_samples, max(64, CHUNK_ELEMENTS // height))
+
+    def _buffer(self, name, shape):
+        """Scratch arrays reused from one iteration to the next."""
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape != shape:
+            buffer = self._buffers[name] = np.empty(shape, self.features.dtype)
+        return buffer
 
     def expectation(self, weights, means, covariances, *, keep, iteration):
-        """E-step at theta_t and the sufficient statistics of gamma_t.
+        """E-step at theta_t and the sufficient statistics of gamma_t, in one pass.
 
         Returns
         -------
         log_likelihood : float
         responsibilities : ndarray of shape (n_samples, n_components) or None
+            Read-only (states keep it without a copy).
         statistics : ndarray of shape (n_components, 1 + D + D (D + 1) / 2)
         """
-        where = f" at iteration {iteration}"
         n_components = weights.shape[0]
-        dtype = self.columns.dtype
-        centred_means = (means - self.shift).astype(dtype)
-        if self.engine == "2d":
-            factors = tuple(f.astype(dtype) for f in _factors_2d(covariances, where))
-
-            def log_density(X):
-                return _log_density_2d(X, centred_means, factors)
-
-        else:
-            factors = cholesky_factors(covariances, where=where)
-            precision_factors = _precision_factors(factors).astype(dtype)
-            factors = factors.astype(dtype)
-
-            def log_density(X):
-                return _log_density_general(X, centred_means, factors, precision_factors)
-
+        dtype = self.features.dtype
         with np.errstate(divide="ignore"):
-            log_weights = np.log(weights).astype(dtype)
-        responsibilities = np.empty((self.n_samples, n_components), dtype) if keep else None
-        statistics = np.zeros((n_components, self.columns.shape[1]))
+            log_weights = np.log(weights)
+        kernel, work_rows = _weighted_log_density_kernel(
+            log_weights, means - self.shift, covariances, self.engine, dtype,
+            where=f" at iteration {iteration}",
+        )
+        step = self._chunk_columns(n_components)
+        out = self._buffer("out", (n_components, step))
+        work = self._buffer("work", (n_components * work_rows, step))
+        resp_t = np.empty((n_components, self.n_samples), dtype) if keep else None
+        statistics = np.zeros((n_components, self.features.shape[0]))
         log_likelihood = 0.0
-        step = self._chunk_rows(n_components)
+        points = self.features[1 : 1 + self.n_features]
         for start in range(0, self.n_samples, step):
-            block = self.columns[start : start + step]
-            # log(pi_k N(x_n | mu_k, Sigma_k))
-            resp = log_density(block[:, 1 : 1 + self.n_features])
-            resp += log_weights
-            # log-sum-exp with the row maximum shifted out, then gamma_nk
-            row_max = resp.max(axis=1, keepdims=True)
-            resp -= row_max
+            stop = min(start + step, self.n_samples)
+            # log(pi_k N(x_n | mu_k, Sigma_k)), shape (K, chunk)
+            resp = kernel(points[:, start:stop], out, work)
+            # log-sum-exp with each point's largest term shifted out, then
+            # gamma_nk = exp(a_nk - max) / sum_j exp(a_nj - max)
+            column_max = resp.max(axis=0)
+            resp -= column_max
             np.exp(resp, out=resp)
-            row_sum = resp.sum(axis=1, keepdims=True)
-            resp /= row_sum
-            log_likelihood += float(row_max.sum(dtype=np.float64))
-            log_likelihood += float(np.log(row_sum).sum(dtype=np.float64))
-            statistics += resp.T @ block  # N_k, sum gamma x, sum gamma x x^T
+            column_sum = resp.sum(axis=0)
+            log_likelihood += float(column_max.sum(dtype=np.float64))
+            log_likelihood += float(np.log(column_sum).sum(dtype=np.float64))
+            resp *= np.reciprocal(column_sum, out=column_sum)
+            # N_k, sum_n gamma_nk x_n, sum_n gamma_nk x_n x_n^T in one product
+            statistics += resp @ self.features[:, start:stop].T
             if keep:
-                responsibilities[start : start + step] = resp
+                resp_t[:, start:stop] = resp
+        responsibilities = None
+        if keep:
+            responsibilities = resp_t.T
+            responsibilities.flags.writeable = False
         return log_likelihood, responsibilities, statistics
 
     def maximisation(self, statistics, iteration):
@@ -579,7 +604,7 @@ class _Engine:
 
     def _warn_collapsed(self, counts, covariances, iteration):
         """Warn once per component whose covariance is held up by reg_covar alone."""
-        smallest = np.linalg.eigvalsh(covariances)[:, 0]
+        smallest = _smallest_eigenvalues(covariances)
         threshold = 2.0 * self.reg_covar
         for k in np.flatnonzero(smallest <= threshold):
             if k in self.collapsed:

@@ -97,40 +97,27 @@ def _factors_2d(covariances, where: str = ""):
     a = covariances[:, 0, 0]
     b = covariances[:, 1, 0]
     c = covariances[:, 1, 1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        l11 = np.sqrt(a)
-        l21 = b / l11
-        l22 = np.sqrt(c - l21 * l21)
-    bad = ~(np.isfinite(l11) & np.isfinite(l22) & (l11 > 0) & (l22 > 0))
-    if bad.any():
+    if not (np.all(a > 0) and np.all(a * c - b * b > 0)):  # Sylvester: positive definite
+        bad = ~((a > 0) & (a * c - b * b > 0))
         raise SingularCovarianceError(_singular_message(int(np.argmax(bad)), where))
+    l11 = np.sqrt(a)
+    l21 = b / l11
+    l22 = np.sqrt(np.maximum(c - l21 * l21, 0.0))
+    if not np.all(l22 > 0):  # positive in exact arithmetic; rounding can take it to 0
+        raise SingularCovarianceError(_singular_message(int(np.argmin(l22)), where))
     return l11, l21, l22
 
 
 # ---------------------------------------------------------------------------
 # Log densities: two exact ways to compute the same numbers
+#
+# Both kernels work in (n_components, n_samples) layout: every whole-array
+# operation then runs along the long axis (the samples), which is several
+# times faster than (n_samples, n_components) with its inner loops of K.
+# Each is prepared once per parameter set and then called on chunks of
+# points, writing into buffers the caller reuses.
 
-
-def _log_density_2d(X, means, factors) -> np.ndarray:
-    """log N(x_n | mu_k, Sigma_k) for D = 2 on (n_samples, n_components) arrays.
-
-    Forward substitution L z = x - mu written out for 2 x 2 factors:
-    z1 = dx / l11, z2 = (dy - l21 z1) / l22. Exact, and a handful of
-    whole-array operations instead of one small matrix call per component.
-    """
-    l11, l21, l22 = factors
-    z1 = X[:, 0:1] - means[:, 0]  # dx, then z1 in place
-    z1 *= 1.0 / l11
-    z2 = X[:, 1:2] - means[:, 1]  # dy
-    z2 -= l21 * z1
-    z2 *= 1.0 / l22
-    # -1/2 ||z||^2 - log l11 - log l22 - log 2 pi
-    z1 *= z1
-    z2 *= z2
-    z1 += z2
-    z1 *= -0.5
-    z1 -= np.log(l11) + np.log(l22) + LOG_2PI
-    return z1
+_HALF_SQRT = np.sqrt(0.5)
 
 
 def _precision_factors(factors) -> np.ndarray:
@@ -141,26 +128,94 @@ def _precision_factors(factors) -> np.ndarray:
     inverted. It turns the K triangular solves on the data into one matrix
     product per chunk.
     """
-    n_components, n_features, _ = factors.shape
-    identity = np.broadcast_to(np.eye(n_features), factors.shape)
+    identity = np.broadcast_to(np.eye(factors.shape[1]), factors.shape)
     # triu: the inverse of a lower-triangular matrix is lower-triangular;
     # the general solver leaves 1e-19 where exact zeros belong.
     return np.triu(np.linalg.solve(factors, identity).transpose(0, 2, 1))
 
 
-def _log_density_general(X, means, factors, precision_factors=None) -> np.ndarray:
-    """log N(x_n | mu_k, Sigma_k) for any D, shape (n_samples, n_components)."""
-    n_components, n_features, _ = factors.shape
-    if precision_factors is None:
-        precision_factors = _precision_factors(factors)
-    # z_nk = (x_n - mu_k)^T U_k for all k with one product: (N, D) @ (D, K*D)
-    stacked = precision_factors.transpose(1, 0, 2).reshape(n_features, -1)
-    z = (X @ stacked).reshape(X.shape[0], n_components, n_features)
-    z -= np.einsum("kd,kde->ke", means, precision_factors)
-    z *= z
-    squared_distance = z.sum(axis=2)
-    log_det = np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
-    return -0.5 * (n_features * LOG_2PI + squared_distance) - log_det
+class _WeightedLogDensity2D:
+    """log(pi_k N(x_n | mu_k, Sigma_k)) for D = 2, shape (n_components, n_samples).
+
+    With Sigma = L L^T, L = [[l11, 0], [l21, l22]], forward substitution
+    L z = x - mu reads z1 = dx / l11, z2 = (dy - l21 z1) / l22, and
+
+        log(pi N) = log pi - log 2 pi - log l11 - log l22 - (z1^2 + z2^2) / 2.
+
+    The 1/2 is folded into the coefficients (a factor sqrt(1/2) on each z),
+    and everything that does not depend on x into one constant per component:
+    exact, and a handful of whole-array operations instead of one small
+    matrix call per component.
+    """
+
+    def __init__(self, log_weights, means, covariances, dtype=np.float64, where=""):
+        l11, l21, l22 = _factors_2d(covariances, where)
+        # One (6, K, 1) array, converted once: this runs every iteration.
+        coefficients = np.stack([
+            means[:, 0],
+            means[:, 1],
+            _HALF_SQRT / l11,  # sqrt(1/2) z1 = scale_x dx
+            _HALF_SQRT / l22,  # sqrt(1/2) z2 = scale_y dy - cross dx
+            _HALF_SQRT * l21 / (l11 * l22),
+            log_weights - np.log(l11 * l22) - LOG_2PI,
+        ]).astype(dtype, copy=False)[:, :, np.newaxis]
+        self.mean_x, self.mean_y, self.scale_x, self.scale_y, cross, self.constant = coefficients
+        self.cross = cross if l21.any() else None  # diagonal covariances have l21 = 0
+
+    def __call__(self, X_t, out, work):
+        """Evaluate on points X_t of shape (2, n) into ``out`` (K, n); ``work`` is (2 K, n)."""
+        n = X_t.shape[1]
+        n_components = out.shape[0]
+        dx = np.subtract(X_t[0], self.mean_x, out=out[:, :n])
+        dy = np.subtract(X_t[1], self.mean_y, out=work[:n_components, :n])
+        dy *= self.scale_y
+        if self.cross is not None:
+            dy -= np.multiply(dx, self.cross, out=work[n_components:, :n])
+        dx *= self.scale_x
+        dx *= dx
+        dy *= dy
+        dx += dy  # ||z||^2 / 2
+        return np.subtract(self.constant, dx, out=dx)
+
+
+class _WeightedLogDensityGeneral:
+    """log(pi_k N(x_n | mu_k, Sigma_k)) for any D, shape (n_components, n_samples).
+
+    z_nk = U_k^T (x_n - mu_k) for all k at once: one (K D, D) @ (D, n)
+    product, minus U_k^T mu_k; then ||z||^2 / 2 (the 1/2 folded into U)
+    and log(pi N) = log pi - (D/2) log 2 pi - sum_d log L_dd - ||z||^2 / 2.
+    """
+
+    def __init__(self, log_weights, means, covariances, dtype=np.float64, where=""):
+        factors = cholesky_factors(covariances, where=where)
+        n_components, n_features, _ = factors.shape
+        scaled = _precision_factors(factors) * _HALF_SQRT  # (K, D, D)
+        self.n_features = n_features
+        self.stacked = np.ascontiguousarray(
+            scaled.transpose(0, 2, 1).reshape(n_components * n_features, n_features), dtype=dtype
+        )
+        offsets = np.einsum("kd,kde->ke", means, scaled)  # U_k^T mu_k
+        self.offsets = np.asarray(offsets.reshape(-1, 1), dtype=dtype)
+        log_det = np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
+        self.constant = np.asarray(
+            log_weights - log_det - 0.5 * n_features * LOG_2PI, dtype=dtype
+        )[:, np.newaxis]
+
+    def __call__(self, X_t, out, work):
+        """Evaluate on points X_t of shape (D, n) into ``out`` (K, n); ``work`` is (K D, n)."""
+        n = X_t.shape[1]
+        z = np.matmul(self.stacked, X_t, out=work[:, :n])
+        z -= self.offsets
+        z *= z
+        squared = np.add.reduce(z.reshape(-1, self.n_features, n), axis=1, out=out[:, :n])
+        return np.subtract(self.constant, squared, out=squared)
+
+
+def _weighted_log_density_kernel(log_weights, means, covariances, method, dtype=np.float64, where=""):
+    """The kernel for ``method`` ('2d' or 'general') and its scratch-buffer height."""
+    if method == "2d":
+        return _WeightedLogDensity2D(log_weights, means, covariances, dtype, where), 2
+    return _WeightedLogDensityGeneral(log_weights, means, covariances, dtype, where), means.shape[1]
 
 
 def _check_2d_array(X, name="X"):
@@ -215,27 +270,37 @@ def log_gaussian_density(X, means, covariances, *, method="auto") -> np.ndarray:
     -------
     ndarray of shape (n_samples, n_components)
     """
-    X = _check_2d_array(X)
-    means, covariances = _check_parameters(means, covariances, X.shape[1])
-    if method == "auto":
-        method = "2d" if X.shape[1] == 2 else "general"
-    if method == "2d":
-        if X.shape[1] != 2:
-            raise ValueError(f"method='2d' needs 2 features; X has {X.shape[1]}.")
-        return _log_density_2d(X, means, _factors_2d(covariances))
-    if method == "general":
-        return _log_density_general(X, means, cholesky_factors(covariances))
-    raise ValueError(f"method must be 'auto', '2d' or 'general'; got {method!r}.")
+    return _evaluate(X, None, means, covariances, method)
 
 
-def weighted_log_densities(X, weights, means, covariances, **kwargs) -> np.ndarray:
+def weighted_log_densities(X, weights, means, covariances, *, method="auto") -> np.ndarray:
     """log(pi_k N(x_n | mu_k, Sigma_k)), shape (n_samples, n_components).
 
     A component with weight 0 gets -inf, which the normaliser handles.
     """
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(np.asarray(weights, dtype=float))
-    return log_gaussian_density(X, means, covariances, **kwargs) + log_weights
+    return _evaluate(X, weights, means, covariances, method)
+
+
+def _evaluate(X, weights, means, covariances, method):
+    """Check the inputs, pick the kernel, evaluate on all points at once."""
+    X = _check_2d_array(X)
+    means, covariances = _check_parameters(means, covariances, X.shape[1])
+    if method == "auto":
+        method = "2d" if X.shape[1] == 2 else "general"
+    if method not in ("2d", "general"):
+        raise ValueError(f"method must be 'auto', '2d' or 'general'; got {method!r}.")
+    if method == "2d" and X.shape[1] != 2:
+        raise ValueError(f"method='2d' needs 2 features; X has {X.shape[1]}.")
+    n_components = means.shape[0]
+    if weights is None:
+        log_weights = np.zeros(n_components)
+    else:
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(np.asarray(weights, dtype=float))
+    kernel, work_rows = _weighted_log_density_kernel(log_weights, means, covariances, method)
+    out = np.empty((n_components, X.shape[0]))
+    work = np.empty((n_components * work_rows, X.shape[0]))
+    return kernel(X.T, out, work).T
 
 
 def logsumexp_rows(a) -> np.ndarray:

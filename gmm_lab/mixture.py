@@ -16,9 +16,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .em import (
+    CHUNK_ELEMENTS,
     _Engine,
     _check_number,
     check_covariance_type,
@@ -185,7 +187,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
         engine = _Engine(X, self.covariance_type, self.reg_covar, self.engine)
+        # The loop's matrix products are small (K x chunk by chunk x 6); with
+        # two BLAS threads per library on a small machine they were seen to
+        # stall each other, as scikit-learn's own KMeans avoids the same way.
+        with threadpool_limits(limits=1, user_api="blas"):
+            best = self._run_inits(X, engine, n_components, init, inits, do_init, n_init, random_state)
 
+        lower_bound, states, lower_bounds, converged = best
+        if not converged and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different "
+                "init parameters, or increase max_iter, tol, or check for "
+                "degenerate data.",
+                ConvergenceWarning,
+            )
+        self._set_state(states[-1])
+        self.converged_ = converged
+        self.n_iter_ = len(states) - 1
+        self.lower_bound_ = lower_bound
+        self.lower_bounds_ = lower_bounds
+        self.history_ = History(states=states, X=X)
+        return self.predict(X)
+
+    def _run_inits(self, X, engine, n_components, init, inits, do_init, n_init, random_state):
+        """Run EM from ``n_init`` starts; return the best (lower_bound, states, lower_bounds, converged)."""
         best = None
         for init_index in range(n_init):
             if self.verbose:
@@ -238,21 +263,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if best is None or lower_bound > best[0] or best[0] == -np.inf:
                 best = (lower_bound, states, lower_bounds, converged)
 
-        lower_bound, states, lower_bounds, converged = best
-        if not converged and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different "
-                "init parameters, or increase max_iter, tol, or check for "
-                "degenerate data.",
-                ConvergenceWarning,
-            )
-        self._set_state(states[-1])
-        self.converged_ = converged
-        self.n_iter_ = len(states) - 1
-        self.lower_bound_ = lower_bound
-        self.lower_bounds_ = lower_bounds
-        self.history_ = History(states=states, X=X)
-        return self.predict(X)
+        return best
 
     def _set_state(self, state):
         covariances = np.array(state.covariances)
@@ -277,10 +288,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.covariances_, self.covariance_type, n_components, n_features
         )
 
-    def _weighted_log_prob(self, X):
+    def _per_chunk(self, X, function):
+        """function(log(pi_k N(x_n | mu_k, Sigma_k))) on chunks of rows, concatenated.
+
+        Chunks keep the temporaries at about a MiB however many points are
+        scored (fit_predict on a million points ends here).
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return weighted_log_densities(X, self.weights_, self.means_, self._full_covariances())
+        covariances = self._full_covariances()
+        step = max(1, CHUNK_ELEMENTS // self.means_.shape[0])
+        return np.concatenate([
+            function(weighted_log_densities(X[start : start + step], self.weights_, self.means_, covariances))
+            for start in range(0, X.shape[0], step)
+        ])
 
     def score_samples(self, X):
         """log p(x_n) = log sum_k pi_k N(x_n | mu_k, Sigma_k) for each point.
@@ -289,7 +310,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return logsumexp_rows(self._weighted_log_prob(X))
+        return self._per_chunk(X, logsumexp_rows)
 
     def score(self, X, y=None):
         """Mean log-likelihood per point, (1/N) sum_n log p(x_n)."""
@@ -297,12 +318,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Responsibilities gamma_nk, shape (n_samples, n_components)."""
-        weighted = self._weighted_log_prob(X)
-        return np.exp(weighted - logsumexp_rows(weighted)[:, np.newaxis])
+        return self._per_chunk(
+            X, lambda weighted: np.exp(weighted - logsumexp_rows(weighted)[:, np.newaxis])
+        )
 
     def predict(self, X):
         """Most likely component argmax_k gamma_nk of each point."""
-        return self._weighted_log_prob(X).argmax(axis=1)
+        return self._per_chunk(X, lambda weighted: weighted.argmax(axis=1))
 
     def sample(self, n_samples=1):
         """Draw points from the fitted mixture (as scikit-learn does).
