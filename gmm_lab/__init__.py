@@ -58,6 +58,7 @@ def __getattr__(name):
         return getattr(plotting, name)
     raise AttributeError(f"module 'gmm_lab' has no attribute {name!r}")
 
+
 __all__ = [
     "VOWELS",
     "VowelData",
@@ -82,14 +83,6 @@ __all__ = [
     "ellipse_boundary",
     "ellipse_geometry",
     "mass_within",
-    "EMView",
-    "plot_gaussians",
-    "plot_iterations",
-    "plot_log_likelihood",
-    "plot_responsibilities",
-    "plot_state",
-    "plot_vowels",
-    "save_animation",
     "EMState",
     "History",
-]
+] + list(_PLOTTING)
