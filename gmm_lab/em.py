@@ -737,6 +737,10 @@ def em(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        float64, or float32 to run the E-step in single precision: about
+        twice as fast on large data, with parameters and log-likelihoods
+        agreeing with float64 to about 1e-4 relative (the sufficient
+        statistics are always summed in float64).
     n_components : int
         K, the number of Gaussians.
     covariance_type : {'full', 'diag', 'spherical', 'tied'}, default='full'
