@@ -9,7 +9,7 @@ Two kinds of function live here.
   fit a model and never call ``plt.show()``.
 - **The view** (:class:`EMView`) owns one figure whose artists are created
   once; ``view.update(state)`` moves them to another EM state in place and
-  asks for one redraw, so scrubbing through a run is smooth and nothing
+  renders the figure once, so scrubbing through a run is smooth and nothing
   jumps. The widgets in :mod:`gmm_lab.widgets` only wire controls to it.
 
 Geometry (ellipse width, height, angle) is computed in :mod:`gmm_lab.ellipses`.
@@ -17,6 +17,7 @@ Geometry (ellipse width, height, angle) is computed in :mod:`gmm_lab.ellipses`.
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple, Sequence
 
 import matplotlib
@@ -25,6 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
+from matplotlib.transforms import BboxBase
 
 from gmm_lab.data import VowelData, vowel_info
 from gmm_lab.ellipses import ellipse_geometry, mass_within
@@ -43,6 +45,7 @@ __all__ = [
     "plot_state",
     "plot_iterations",
     "default_iterations",
+    "LockedFigure",
     "EMView",
     "save_animation",
 ]
@@ -668,6 +671,69 @@ def plot_iterations(history, data=None, iterations=None, *, n_std: float = 2.0,
 # the live view
 
 
+class _InsideFrame(BboxBase):
+    """The box of an Axes less a margin, as wide as the spines plus 2 pixels.
+
+    A clip box for artists that must never touch the axes' frame (spines
+    and tick marks); it follows the Axes through resizes and dpi changes.
+    """
+
+    def __init__(self, ax):
+        super().__init__()
+        self._ax = ax
+
+    def get_points(self):
+        figure = self._ax.get_figure(root=True)
+        spine_width = max(spine.get_linewidth() for spine in self._ax.spines.values())
+        pad = 2.0 + spine_width * figure.dpi / 72.0
+        (x0, y0), (x1, y1) = self._ax.bbox.get_points()
+        return np.array([[x0 + pad, y0 + pad], [max(x0 + pad, x1 - pad), max(y0 + pad, y1 - pad)]])
+
+
+class LockedFigure(Figure):
+    """A Figure that is never rendered while an :class:`EMView` changes it.
+
+    JupyterLab sends widget messages to the kernel over *subshells* (the
+    default of its "Kernel Comms over subshells" setting), and ipykernel 7
+    runs each subshell in a thread of its own. So the callback that moves a
+    view's artists (a Step click, handled on the main thread) and ipympl
+    rendering the same figure at the browser's request (on a subshell
+    thread) can run at the same time: the frame then shows half of each
+    state. :meth:`draw`, through which every render of the artists goes
+    (canvas draws, ``savefig``), holds :attr:`draw_lock`, and :class:`EMView`
+    holds the same lock while it changes the artists and renders them. (A
+    render also clears and sends the canvas's one Agg buffer; the widgets'
+    ipympl canvas holds the lock for that too, see
+    :func:`gmm_lab.widgets._new_figure`.)
+
+    Use it as any Figure: ``plt.figure(FigureClass=LockedFigure)`` or
+    ``LockedFigure(figsize=...)``.
+
+    Attributes
+    ----------
+    draw_lock : threading.RLock
+        Re-entrant: a view holding it can render the figure itself.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.draw_lock = threading.RLock()
+
+    def draw(self, renderer):
+        with self.draw_lock:
+            super().draw(renderer)
+
+    # A lock cannot be pickled; a figure read back gets a new one.
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("draw_lock", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self.draw_lock = threading.RLock()
+
+
 class EMView:
     """A figure that shows any EM state by moving its artists in place.
 
@@ -675,9 +741,22 @@ class EMView:
     log-likelihood curve and the current-iteration marker are created once,
     here. :meth:`update` changes their positions, shapes and colours
     (``set_offsets``, ``set_center`` / ``set_width`` / ``set_height`` /
-    ``set_angle``, ``set_facecolors``, ``set_data``) and asks the canvas for
-    one redraw; nothing is cleared or plotted again, and the axis limits,
-    fixed from the data when the view is made, never move.
+    ``set_angle``, ``set_facecolors``, ``set_data``) and renders the figure
+    once; nothing is cleared or plotted again, and the axis limits, fixed
+    from the data when the view is made, never move.
+
+    Most of the picture never moves while scrubbing (axes, tick labels,
+    legend, vowel-coloured points), and text is the slowest thing Agg
+    draws. So on Agg canvases (ipympl's included) the view keeps a picture
+    of everything that does not move and renders a frame as that picture
+    plus the artists that do, drawn in the order a full render draws them:
+    the same pixels, several times faster. The picture is made again after
+    anything else changed the figure or rendered it.
+
+    Changing the artists and rendering them hold one lock (the figure's
+    ``draw_lock`` when it is a :class:`LockedFigure`, as the figures the
+    view and the widgets make are), so callbacks on two kernel threads
+    never render a half-updated figure.
 
     Parameters
     ----------
@@ -687,7 +766,8 @@ class EMView:
     states : sequence of EMState, optional
         The states to show, e.g. a History, or a list that grows while EM
         runs (call :meth:`set_states` after it grows). The view starts on
-        the first one.
+        the first one. The room for the log-likelihood panel's tick labels
+        is measured from these states, so pass at least state 0.
     n_components : int, optional
         K, needed only when ``states`` is empty (the artists are made now).
     n_std : float, default=2.0
@@ -703,7 +783,8 @@ class EMView:
         Draw the log-likelihood curve in a second panel.
     figure : matplotlib Figure, optional
         Draw into this (cleared) figure instead of making a new one; the
-        widgets pass the figure whose canvas is on screen.
+        widgets pass the figure whose canvas is on screen. A
+        :class:`LockedFigure` is safe to drive from several threads.
     figsize : (float, float), default=(9.5, 4.2)
         Size of a new figure, in inches.
     features : sequence of str, optional
@@ -721,6 +802,8 @@ class EMView:
     title : Text
     index : int or None
         Index in ``states`` of the state shown by :meth:`show`.
+    lock : threading.RLock
+        Held while the artists change and while the figure renders.
     """
 
     def __init__(self, data, states: Sequence[EMState] = (), *, n_components: int | None = None,
@@ -744,22 +827,35 @@ class EMView:
         self.index = None
 
         if figure is None:
-            figure = plt.figure(figsize=figsize)
-        else:
-            figure.clear()
+            figure = plt.figure(figsize=figsize, FigureClass=LockedFigure)
         self.figure = figure
-        if show_log_likelihood:
-            self.ax, self.ax_curve = figure.subplots(
-                1, 2, gridspec_kw={"width_ratios": (1.35, 1.0)})
-        else:
-            self.ax, self.ax_curve = figure.subplots(), None
+        lock = getattr(figure, "draw_lock", None)
+        self.lock = lock if lock is not None else threading.RLock()
 
-        self.dims = format_axes(self.ax, self.features, dims=dims, vowel_chart=self.vowel_chart)
-        self._make_artists()
-        self._thin_ticks()
-        self._freeze_layout()
-        if len(states):
-            self.show(0)
+        with self.lock:  # a figure on screen may be rendered meanwhile
+            figure.clear()
+            if show_log_likelihood:
+                self.ax, self.ax_curve = figure.subplots(
+                    1, 2, gridspec_kw={"width_ratios": (1.35, 1.0)})
+            else:
+                self.ax, self.ax_curve = figure.subplots(), None
+
+            self.dims = format_axes(self.ax, self.features, dims=dims,
+                                    vowel_chart=self.vowel_chart)
+            self._make_artists()
+            self._thin_ticks()
+            self._freeze_layout()
+            # What a frame draws over the picture of everything else.
+            self._moving_artists = self._list_moving_artists()
+            self._background = None  # that picture, with its renderer
+            self._background_renderer = None
+            self._rendering_myself = False
+            self._watched_canvas = None
+            if len(states):
+                # Placed, not rendered: whoever shows the figure renders it
+                # (a notebook at the end of the cell, ipympl when its view
+                # appears, savefig).
+                self.show(0, draw=False)
 
     # -- creation, once ----------------------------------------------------
 
@@ -786,12 +882,17 @@ class EMView:
         gaussians = plot_gaussians(ax, placeholder_means, placeholder_covariances, self.n_std,
                                    colors=self.component_colors, dims=self.dims)
         self.ellipses, self.means = gaussians.ellipses, gaussians.means
+        # Clipped just inside the frame, so nothing that moves ever shares a
+        # pixel with the spines or tick marks (see _list_moving_artists).
+        inside = _InsideFrame(ax)
+        for artist in (self.points, *self.ellipses, self.means):
+            artist.set_clip_box(inside)
         # An explicit y keeps titles where they are instead of matplotlib
         # checking, at every draw, whether tick labels are in their way.
         self.title = ax.set_title("", fontsize=10, loc="left", y=1.0)
         mass = 100 * mass_within(self.n_std)
-        ax.set_title(f"{self.n_std:g}-sigma ellipses ({mass:.1f} % of each)",
-                     fontsize=8, color="0.4", loc="right", y=1.0)
+        self.sigma_note = ax.set_title(f"{self.n_std:g}-sigma ellipses ({mass:.1f} % of each)",
+                                       fontsize=8, color="0.4", loc="right", y=1.0)
 
         self.curve = self.marker = self.curve_title = self.off_scale_note = None
         if self.ax_curve is not None:
@@ -840,11 +941,13 @@ class EMView:
         """Use a new (or grown) sequence of states, e.g. while EM is running.
 
         Redraws the log-likelihood curve and rescales only its panel (the
-        data panel keeps its limits). It does not redraw the canvas: the
+        data panel keeps its limits). It does not render the figure: the
         next :meth:`show` or :meth:`update` does, once.
         """
-        self.states = states
-        self._rescale_curve()
+        with self.lock:
+            self.states = states
+            self._rescale_curve()
+            self._background = None  # the curve and its tick labels changed
 
     def _rescale_curve(self):
         if self.curve is None:
@@ -863,28 +966,144 @@ class EMView:
 
     def show(self, index: int, *, draw: bool = True) -> None:
         """Show ``states[index]`` (see :meth:`update`)."""
-        state = self.states[index]
-        self.index = int(index) % len(self.states)
-        self.update(state, draw=draw)
+        with self.lock:
+            state = self.states[index]
+            self.index = int(index) % len(self.states)
+            self.update(state, draw=draw)
 
     def update(self, state: EMState, *, draw: bool = True) -> None:
-        """Move every artist to ``state`` and ask for one redraw.
+        """Move every artist to ``state`` and render the figure once.
 
         Parameters
         ----------
         state : EMState
             Must have the view's number of components.
         draw : bool, default=True
-            Call ``figure.canvas.draw_idle()`` at the end. Pass False when
-            the caller renders the figure anyway (saving animation frames):
-            on non-interactive backends draw_idle renders at once, so it
-            would render every frame twice.
+            Render the figure at the end and send it to the screen, as one
+            whole frame (see :meth:`redraw`). Pass False when the caller
+            renders the figure anyway (saving animation frames, ``savefig``),
+            or before the figure is on screen.
         """
         if state.n_components != self.n_components:
             raise ValueError(
                 f"This view was made for {self.n_components} components; the state "
                 f"has {state.n_components}. Make a new EMView for a different K."
             )
+        with self.lock:
+            # Stale before anything moved: something else changed the figure
+            # since the last frame, so the picture of the rest is out of date.
+            reuse_background = not self.figure.stale
+            self._move_artists(state)
+            if draw:
+                self._send_frame(reuse_background=reuse_background)
+
+    def redraw(self) -> None:
+        """Render the whole figure now and send it to the screen as one frame.
+
+        :meth:`update` ends the same way, usually from its picture of the
+        parts that do not move. Call this after changing the figure yourself.
+        Two things differ from the usual ``fig.canvas.draw_idle()``, both for
+        ipympl in JupyterLab:
+
+        - The frame is rendered here, on the thread that changed the artists
+          and under the view's lock. ipympl's ``draw_idle()`` only asks the
+          browser to ask the kernel for a frame, and the browser drops that
+          request while an earlier frame is still on its way (matplotlib
+          issue 19116). When that earlier frame was rendered before the
+          change (on another kernel thread, see :class:`LockedFigure`), the
+          change never reaches the screen: the figure said "iteration 1"
+          under a readout saying "iteration 2".
+        - The whole frame is sent. ipympl sends each frame as the pixels that
+          differ from the previous one, and its front end skips a frame that
+          arrives while the one before is still loading; after one skipped
+          difference every later frame is painted over the wrong picture.
+          ``_force_full`` is the flag of matplotlib's web canvas (which
+          ipympl's canvas extends, and declares as a trait) that makes the
+          next frame whole; matplotlib sets it itself after a resize or a
+          refresh, and it has no public setter. Other canvases do not have
+          it and are left alone.
+        """
+        with self.lock:
+            self._send_frame(reuse_background=False)
+
+    def _send_frame(self, *, reuse_background: bool) -> None:
+        canvas = self.figure.canvas
+        if hasattr(canvas, "_force_full"):
+            canvas._force_full = True  # see redraw()
+        if not hasattr(canvas, "copy_from_bbox"):
+            canvas.draw()  # no Agg buffer to keep pictures of; a plain Figure does nothing
+            return
+        renderer = canvas.get_renderer()  # a new one after a resize or a dpi change
+        if (not reuse_background or self._background is None
+                or self._background_renderer is not renderer):
+            self._make_background(canvas, renderer)
+        if self._title_meets_sigma_note(renderer):
+            # A full render draws the n-sigma note over the title; the
+            # picture of the rest has the note under it. Render it all.
+            self._rendering_myself = True
+            try:
+                canvas.draw()
+            finally:
+                self._rendering_myself = False
+            return
+        canvas.restore_region(self._background)
+        for artist in self._moving_artists:
+            artist.axes.draw_artist(artist)
+        # Agg: the buffer is the picture, nothing more to do. ipympl: send it.
+        canvas.blit(self.figure.bbox)
+        self.figure.stale = False  # what is on screen is the figure as it is
+
+    def _list_moving_artists(self) -> list:
+        """The artists update() changes, in the order a full render draws them.
+
+        A frame draws them over a picture of everything else, so each
+        pixel must come out as in a full render, which draws each panel's
+        children by zorder: the frame (spines, tick marks, 2.5) over the
+        points and ellipses (1), the titles (3, left before right) under the
+        means (4). Points, ellipses and means are clipped just inside the
+        frame (:class:`_InsideFrame`), so they never meet it; a title long
+        enough to reach the n-sigma note (in a small figure) gets a full
+        render instead. In the log-likelihood panel the marker (3) lies over
+        the curve and the frame (2, 2.5) and under the note about L(theta_0)
+        and the title (3).
+        """
+        moving = [self.points] if self.color_by == "responsibility" else []
+        moving += [*self.ellipses, self.title, self.means]
+        if self.ax_curve is not None:
+            # The curve changes with set_states only (a new picture then).
+            moving += [self.marker, self.off_scale_note, self.curve_title]
+        return moving
+
+    def _make_background(self, canvas, renderer) -> None:
+        """Render everything that does not move, and keep the picture."""
+        if self._watched_canvas is not canvas:
+            # Any other render (ipympl when the figure appears or is
+            # resized or zoomed, a savefig) may show changes made since.
+            canvas.mpl_connect("draw_event", self._on_draw_event)
+            self._watched_canvas = canvas
+        for artist in self._moving_artists:
+            artist.set_visible(False)
+        self._rendering_myself = True
+        try:
+            renderer.clear()
+            self.figure.draw(renderer)
+        finally:
+            self._rendering_myself = False
+            for artist in self._moving_artists:
+                artist.set_visible(True)
+        self._background = canvas.copy_from_bbox(self.figure.bbox)
+        self._background_renderer = renderer
+        self._sigma_note_extent = self.sigma_note.get_window_extent(renderer)
+
+    def _title_meets_sigma_note(self, renderer) -> bool:
+        title = self.title.get_window_extent(renderer)
+        return title.x1 + 2 >= self._sigma_note_extent.x0 and title.width > 0
+
+    def _on_draw_event(self, _event) -> None:
+        if not self._rendering_myself:
+            self._background = None
+
+    def _move_artists(self, state: EMState) -> None:
         means, covariances = _select_block(state.means, state.covariances, self.dims)
         width, height, angle = ellipse_geometry(covariances, self.n_std)
         for k, ellipse in enumerate(self.ellipses):
@@ -914,8 +1133,6 @@ class EMView:
             self.title.set_text(f"iteration {state.iteration}")
             self.curve_title.set_text(
                 f"log-likelihood L = {_format_log_likelihood(state.log_likelihood)}")
-        if draw:
-            self.figure.canvas.draw_idle()
 
 
 # ---------------------------------------------------------------------------
@@ -958,7 +1175,7 @@ def save_animation(history, path, data=None, *, fps: float = 4, dpi: float = 80,
     view = EMView(history.X if data is None else data, history, figure=figure, **view_options)
 
     def draw_frame(index):
-        # The writer renders each frame itself, so no draw_idle here.
+        # The writer renders each frame itself, so no redraw here.
         view.show(index, draw=False)
         return []
 

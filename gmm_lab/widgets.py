@@ -17,18 +17,18 @@ figure, so a failure prints a traceback there instead of vanishing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import io
 import warnings
 
 import ipywidgets as widgets
 import matplotlib
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from gmm_lab.data import SPEAKER_GROUPS, VOWELS, load_vowels
 from gmm_lab.em import COVARIANCE_TYPES, INIT_METHODS, em
-from gmm_lab.plotting import EMView, plot_iterations
+from gmm_lab.plotting import EMView, LockedFigure, plot_iterations
 
 __all__ = [
     "is_widget_backend",
@@ -52,20 +52,55 @@ def is_widget_backend() -> bool:
 
 
 def _new_figure(figsize=_FIGSIZE) -> Figure:
-    """A figure for a widget layout, not shown anywhere until placed.
+    """A figure for a widget layout: a LockedFigure that pyplot does not manage.
 
-    With ipympl the figure comes from pyplot (its canvas is a widget) under
-    ``plt.ioff()`` so it does not also display itself. Otherwise a plain
-    Figure, unknown to pyplot, so the inline backend does not print it at
-    the end of the cell.
+    The widgets' callbacks may run on two kernel threads at once (see
+    :class:`~gmm_lab.plotting.LockedFigure`), so every render of the figure
+    holds its lock:
+
+    - With ipympl its canvas is a widget that renders and sends each frame
+      under that lock (:func:`_locked_canvas_class`). Without ipympl it has
+      no canvas of its own and the PNG fallback renders it with savefig.
+    - pyplot never sees it. The view renders every change itself; pyplot
+      would also render it after every widget message in which it was
+      stale (on whichever thread handled the message), and a later
+      ``plt.plot(...)`` or ``plt.show()`` would draw on it or show it again.
     """
+    figure = LockedFigure(figsize=figsize)
     if is_widget_backend():
-        with plt.ioff():
-            figure = plt.figure(figsize=figsize)
-        # The 'Figure 1' header only takes room in a layout with its own labels.
-        figure.canvas.header_visible = False
-        return figure
-    return Figure(figsize=figsize)
+        from ipympl.backend_nbagg import FigureManager
+
+        canvas = _locked_canvas_class()(figure)
+        FigureManager(canvas, 0)  # the toolbar and ipympl's message handling
+        # The 'Figure 0' header only takes room in a layout with its own labels.
+        canvas.header_visible = False
+    return figure
+
+
+@functools.cache
+def _locked_canvas_class():
+    """ipympl's canvas widget, rendering under its figure's ``draw_lock``.
+
+    ipympl renders a figure when the browser asks for a frame (when the
+    canvas appears, after a resize, a zoom, or a ``draw_idle``), on
+    whichever kernel thread handles the canvas's messages. A render clears
+    the canvas's one Agg buffer, fills it, and sends it (or the pixels that
+    changed); holding the lock from the clear to the send keeps such a frame
+    from mixing with an update on another thread, and keeps a view's own
+    frame from being cleared, or marked as sent, by it.
+    """
+    from ipympl.backend_nbagg import Canvas
+
+    class LockedCanvas(Canvas):
+        def draw(self):
+            with self.figure.draw_lock:
+                super().draw()
+
+        def print_figure(self, *args, **kwargs):  # savefig renders into the same buffer
+            with self.figure.draw_lock:
+                return super().print_figure(*args, **kwargs)
+
+    return LockedCanvas
 
 
 def _figure_widget(figure) -> widgets.Widget:
@@ -81,6 +116,15 @@ def _refresh_image(image, figure) -> None:
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         image.value = buffer.getvalue()
+
+
+def _format_readout_number(value: float, decimals: int, *, signed: bool = False) -> str:
+    # k-means++ can start EM at L near -4e12: as digits with separators that
+    # is a 20-character number, so large values get four significant digits.
+    sign = "+" if signed else ""
+    if abs(value) < 1e7:
+        return f"{value:{sign},.{decimals}f}"
+    return f"{value:{sign}.3e}"
 
 
 def _color_swatch(rgb) -> str:
@@ -117,10 +161,11 @@ def readout_html(states, index: int, *, colors=None, features=None, status: str 
     state = states[index]
     last = len(states) - 1
     words = [f"<b>iteration {state.iteration} of {states[last].iteration}</b>"]
-    words.append(f"log-likelihood L = {state.log_likelihood:,.2f}")
+    words.append(f"log-likelihood L = {_format_readout_number(state.log_likelihood, 2)}")
     if index > 0:
         change = state.log_likelihood - states[index - 1].log_likelihood
-        words.append(f"change from iteration {states[index - 1].iteration}: {change:+,.3f}")
+        words.append(f"change from iteration {states[index - 1].iteration}: "
+                     f"{_format_readout_number(change, 3, signed=True)}")
     else:
         words.append("(the initial guess)")
     if state.converged:
@@ -219,11 +264,15 @@ class Scrubber(widgets.VBox):
         super().__init__([widgets.HBox([self.play, self.slider]), self.figure_widget,
                           self.readout, self.errors])
         self.add_class("gmm-lab-scrubber")
-        self.show(0)
+        # Not rendered yet: the canvas renders itself when it appears.
+        self.show(0, draw=False)
 
-    def show(self, index: int) -> None:
-        """Draw ``history[index]`` and its readout (what the slider does)."""
-        self.view.show(index)
+    def show(self, index: int, *, draw: bool = True) -> None:
+        """Draw ``history[index]`` and its readout (what the slider does).
+
+        ``draw=False`` moves the artists without rendering the figure.
+        """
+        self.view.show(index, draw=draw)
         self.readout.value = readout_html(self.history, index,
                                           colors=self.view.component_colors,
                                           features=self.view.features)
@@ -350,7 +399,8 @@ class LiveRunner(widgets.VBox):
         super().__init__([settings, buttons, self.slider, self.figure_widget,
                           self.readout, self.errors])
         self.add_class("gmm-lab-runner")
-        self.reset()
+        # Not rendered yet: the canvas renders itself when it appears.
+        self._restart(draw=False)
 
     def _make_controls(self, vowels, speakers, n_components, covariance_type, init_params,
                        seed, speed):
@@ -415,6 +465,9 @@ class LiveRunner(widgets.VBox):
 
     def reset(self) -> None:
         """Start again from iteration 0 with the current settings."""
+        self._restart(draw=True)
+
+    def _restart(self, *, draw: bool) -> None:
         self.stop()
         self.states = []
         self.notes = {}
@@ -432,6 +485,7 @@ class LiveRunner(widgets.VBox):
                                  init_params=self.init_params.value,
                                  random_state=self.seed.value,
                                  max_iter=self.max_iter, tol=self.tol)
+            first = self._next_state()
         except ValueError as error:
             # A setting the student can fix (no vowel chosen, more components
             # than points): say what is wrong instead of raising.
@@ -442,9 +496,12 @@ class LiveRunner(widgets.VBox):
                 f"{html.escape(str(error))}</div>")
             self._update_buttons()
             return
-        self.view = EMView(self.data, self.states, n_components=self.n_components.value,
-                           figure=self.figure, **self.view_options)
-        self.step()
+        self._keep(first)
+        # The view is made once state 0 exists: its layout leaves room for
+        # the log-likelihood's tick labels, which only then have numbers.
+        self.view = EMView(self.data, self.states, figure=self.figure, **self.view_options)
+        self._show_last(draw=draw)
+        self._update_buttons()
 
     def step(self):
         """Compute the next iteration and show it.
@@ -463,11 +520,7 @@ class LiveRunner(widgets.VBox):
             self._update_buttons()
             self._show_readout(self.slider.value)
             return None
-        self.states.append(state)
-        # The generator stops after a converged state or at max_iter; knowing
-        # it now keeps Step from being offered when nothing more will come.
-        if state.converged or state.iteration >= self.max_iter:
-            self.finished = True
+        self._keep(state)
         self.view.set_states(self.states)
         self._show_last()
         self._update_buttons()
@@ -485,14 +538,19 @@ class LiveRunner(widgets.VBox):
                 state = self._next_state()
             except StopIteration:
                 break
-            self.states.append(state)
-            if state.converged or state.iteration >= self.max_iter:
-                break
+            self._keep(state)
         self.finished = True
         if self.states:
             self.view.set_states(self.states)
             self._show_last()
         self._update_buttons()
+
+    def _keep(self, state) -> None:
+        self.states.append(state)
+        # The generator stops after a converged state or at max_iter; knowing
+        # it now keeps Step from being offered when nothing more will come.
+        if state.converged or state.iteration >= self.max_iter:
+            self.finished = True
 
     def _next_state(self):
         # EM warns when a component collapses; in a widget callback a
@@ -573,19 +631,25 @@ class LiveRunner(widgets.VBox):
 
     # -- showing ------------------------------------------------------------
 
-    def show(self, index: int) -> None:
-        """Draw ``states[index]`` and its readout (what the slider does)."""
-        self.view.show(index)
+    def show(self, index: int, *, draw: bool = True) -> None:
+        """Draw ``states[index]`` and its readout (what the slider does).
+
+        ``draw=False`` moves the artists without rendering the figure.
+        """
+        self.view.show(index, draw=draw)
         self._show_readout(index)
         _refresh_image(self.figure_widget, self.figure)
 
-    def _show_last(self):
+    def _show_last(self, *, draw: bool = True) -> None:
+        """Move the slider to the newest state and show it, rendering once."""
         index = len(self.states) - 1
+        before = self.slider.value
+        # A lower max pulls the value down to it, and the observer shows it.
         self.slider.max = index
-        if self.slider.value == index:
-            self.show(index)
-        else:
+        if self.slider.value != index:
             self.slider.value = index  # the observer shows it
+        elif before == index:
+            self.show(index, draw=draw)  # the value did not change: no observer call
 
     def _show_readout(self, index):
         if not self.states:

@@ -11,16 +11,23 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import io
+import pickle
+import threading
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.backends.backend_webagg_core import FigureCanvasWebAggCore, FigureManagerWebAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
+from PIL import Image
 
 from gmm_lab.data import load_vowels
 from gmm_lab.em import run_em
 from gmm_lab.plotting import (
     EMView,
+    LockedFigure,
     component_colors,
     default_iterations,
     plot_gaussians,
@@ -179,16 +186,171 @@ def test_axis_limits_stay_fixed_and_cover_the_data(data, two_states):
         assert view.ax.get_ylim() == ylim
 
 
-def test_update_asks_for_exactly_one_redraw(data, two_states, monkeypatch):
-    view = EMView(data, two_states)
+def test_making_a_view_renders_nothing(data, two_states):
+    # The figure is rendered by whatever shows it (ipympl when its view
+    # appears, a notebook at the end of the cell, savefig), not twice.
+    figure = LockedFigure()
     calls = []
-    monkeypatch.setattr(view.figure.canvas, "draw_idle", lambda *a, **k: calls.append(1))
-    view.update(two_states[1])
-    assert len(calls) == 1
-    view.show(0)
-    assert len(calls) == 2
+    figure.canvas.draw = lambda *a, **k: calls.append("draw")
+    figure.canvas.draw_idle = lambda *a, **k: calls.append("draw_idle")
+    view = EMView(data, two_states, figure=figure)
+    assert calls == []
+    assert view.title.get_text() == "iteration 0"
+
+
+class RecordingBrowser:
+    """Stands in for the browser behind matplotlib's web canvas, which
+    ipympl's canvas extends: records each frame and whether it came whole
+    ('full') or as the pixels that changed since the previous one ('diff')."""
+
+    def __init__(self):
+        self.mode = "full"
+        self.frames = []
+
+    def send_json(self, content):
+        if content["type"] == "image_mode":
+            self.mode = content["mode"]
+
+    def send_binary(self, png):
+        self.frames.append((self.mode, np.asarray(Image.open(io.BytesIO(png)))))
+
+
+def rendered_pixels(figure) -> np.ndarray:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="rgba", dpi=figure.dpi)
+    width, height = (int(round(v)) for v in figure.bbox.size)
+    return np.frombuffer(buffer.getvalue(), dtype=np.uint8).reshape(height, width, 4)
+
+
+def test_each_update_sends_one_whole_frame_to_a_web_canvas(data, two_states):
+    # Exactly one frame per update, and whole: a difference frame the
+    # browser skips would leave the picture wrong for good.
+    figure = LockedFigure(figsize=(6, 3), dpi=50)
+    manager = FigureManagerWebAgg(FigureCanvasWebAggCore(figure), 1)
+    browser = RecordingBrowser()
+    manager.add_web_socket(browser)
+    view = EMView(data, two_states, figure=figure)
+    assert browser.frames == []
+    for index in (1, 0, 1):
+        view.show(index)
+        assert len(browser.frames) == 1
+        mode, pixels = browser.frames.pop()
+        assert mode == "full"
+        np.testing.assert_array_equal(pixels, rendered_pixels(figure))
     view.update(two_states[0], draw=False)
-    assert len(calls) == 2
+    view.set_states(two_states)
+    assert browser.frames == []
+
+
+def full_render(data, states, index, **options) -> np.ndarray:
+    """The pixels of states[index] rendered from scratch by another view."""
+    reference = EMView(data, states, **options)
+    reference.show(index, draw=False)
+    reference.figure.canvas.draw()
+    pixels = np.asarray(reference.figure.canvas.buffer_rgba()).copy()
+    plt.close(reference.figure)
+    return pixels
+
+
+def on_screen(view) -> np.ndarray:
+    return np.asarray(view.figure.canvas.buffer_rgba()).copy()
+
+
+@pytest.fixture(scope="module")
+def run_with_a_far_start(data):
+    """k-means++ starts far below the rest of the curve; one more state has
+    ellipses that cross the frame of the data panel."""
+    states = list(run_em(data.X, 2, random_state=0, init_params="k-means++"))[:4]
+    crossing = make_state(len(states), [[5e4, -3e4], [300.0, 2500.0]],
+                          [np.eye(2) * 1e8, np.eye(2) * 3e5], len(data),
+                          log_likelihood=states[-1].log_likelihood + 1.0)
+    return [*states, crossing]
+
+
+@pytest.mark.parametrize("color_by", ["vowel", "responsibility"])
+@pytest.mark.parametrize("vowel_chart", [False, True])
+def test_frames_are_the_pixels_of_a_full_render(data, run_with_a_far_start, color_by,
+                                                vowel_chart):
+    # A frame reuses a picture of what does not move; it must still be,
+    # pixel for pixel, what rendering the whole figure gives.
+    states = run_with_a_far_start
+    options = dict(color_by=color_by, vowel_chart=vowel_chart)
+    view = EMView(data, states, **options)
+    for index in (1, 4, 0, 2, 4, 3):
+        view.show(index)
+        np.testing.assert_array_equal(on_screen(view), full_render(data, states, index, **options))
+
+
+def test_frames_show_changes_made_outside_the_view(data, two_states):
+    view = EMView(data, two_states)
+    view.show(1)
+    # Changed between two frames...
+    view.ax.set_xlabel("first formant F1 (Hz)")
+    view.show(0)
+    expected = EMView(data, two_states)
+    expected.ax.set_xlabel("first formant F1 (Hz)")
+    expected.show(0, draw=False)
+    expected.figure.canvas.draw()
+    np.testing.assert_array_equal(on_screen(view), on_screen(expected))
+    # ... or changed and rendered by someone else (ipympl, savefig).
+    for figure in (view.figure, expected.figure):
+        figure.axes[1].set_ylabel("L")
+        figure.canvas.draw()
+    view.show(1)
+    expected.show(1, draw=False)
+    expected.figure.canvas.draw()
+    np.testing.assert_array_equal(on_screen(view), on_screen(expected))
+    # A new size (ipympl's resize handle) or resolution (a HiDPI screen).
+    for figure in (view.figure, expected.figure):
+        figure.set_size_inches(8.0, 4.0)
+        figure.set_dpi(120)
+    view.show(0)
+    expected.show(0, draw=False)
+    expected.figure.canvas.draw()
+    np.testing.assert_array_equal(on_screen(view), on_screen(expected))
+
+
+def test_a_render_waits_for_an_update_in_progress(data, two_states, monkeypatch):
+    # In JupyterLab a widget callback (updating the view) and ipympl
+    # (rendering the figure at the browser's request) can run on two kernel
+    # threads at once. A render must never show half an update.
+    view = EMView(data, two_states)
+    assert isinstance(view.figure, LockedFigure) and view.lock is view.figure.draw_lock
+    view.show(0)
+    halfway, resume = threading.Event(), threading.Event()
+    move_means = view.means.set_offsets
+
+    def set_offsets_then_pause(offsets):
+        move_means(offsets)
+        halfway.set()
+        resume.wait(10)
+
+    monkeypatch.setattr(view.means, "set_offsets", set_offsets_then_pause)
+    updater = threading.Thread(target=view.update, args=(two_states[1],), kwargs={"draw": False})
+    renderer = threading.Thread(target=view.figure.canvas.draw)
+    updater.start()
+    assert halfway.wait(10)  # the ellipses and means have moved, the titles not yet
+    renderer.start()
+    renderer.join(0.3)
+    assert renderer.is_alive(), "the figure was rendered in the middle of an update"
+    resume.set()
+    updater.join(10)
+    renderer.join(10)
+    assert not renderer.is_alive()
+
+    reference = EMView(data, two_states)
+    reference.show(1, draw=False)
+    reference.figure.canvas.draw()
+    np.testing.assert_array_equal(np.asarray(view.figure.canvas.buffer_rgba()),
+                                  np.asarray(reference.figure.canvas.buffer_rgba()))
+
+
+def test_locked_figure_pickles(data, two_states):
+    view = EMView(data, two_states)
+    copy = pickle.loads(pickle.dumps(view.figure))
+    assert isinstance(copy, LockedFigure)
+    with copy.draw_lock:
+        copy.savefig(io.BytesIO(), format="png")
 
 
 def test_log_likelihood_curve_and_marker(data, two_states):

@@ -22,6 +22,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure
 
 from gmm_lab import widgets as gmm_widgets
@@ -44,6 +45,26 @@ def data():
 @pytest.fixture(scope="module")
 def history(data):
     return run_em(data.X, 2, random_state=0, init_params="kmeans")
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """The figures the widgets render on screen, one entry per frame.
+
+    Without ipympl the widgets' figures are outside pyplot, so their canvas
+    is a plain FigureCanvasBase, whose draw() ipympl's canvas would turn
+    into a frame for the browser. (savefig, which the PNG fallback uses,
+    renders on a temporary Agg canvas and is not counted.)
+    """
+    calls = []
+
+    def draw(canvas, *args, **kwargs):
+        if type(canvas) is FigureCanvasBase:
+            calls.append(canvas.figure)
+
+    monkeypatch.setattr(FigureCanvasBase, "draw", draw)
+    monkeypatch.setattr(FigureCanvasBase, "draw_idle", lambda canvas, *a, **k: calls.append("idle"))
+    return calls
 
 
 def readout_text(html_widget) -> str:
@@ -85,6 +106,19 @@ def test_setting_the_slider_updates_readout_and_artists(history, data):
     assert "converged" in readout_text(scrubber.readout)
 
 
+def test_readout_keeps_huge_log_likelihoods_short(data):
+    # k-means++ starts from single tokens: L(theta_0) is around -1e12.
+    history = run_em(data.X, 2, random_state=0, init_params="k-means++")
+    assert history[0].log_likelihood < -1e7
+    scrubber = Scrubber(history, data)
+    assert f"L = {history[0].log_likelihood:.3e}" in readout_text(scrubber.readout)
+    scrubber.slider.value = 1
+    change = history[1].log_likelihood - history[0].log_likelihood
+    text = readout_text(scrubber.readout)
+    assert f"change from iteration 0: {change:+.3e}" in text
+    assert f"L = {history[1].log_likelihood:,.2f}" in text
+
+
 def test_scrubber_reuses_one_figure(history, data):
     scrubber = Scrubber(history, data)
     figure, ellipses = scrubber.view.figure, list(scrubber.view.ellipses)
@@ -111,6 +145,16 @@ def test_scrubber_dom_contract(history, data):
     assert scrubber.figure_widget.value != first_png
 
 
+def test_scrubber_renders_once_per_slider_move(history, data, renders):
+    scrubber = Scrubber(history, data)
+    assert renders == []  # the canvas renders itself when it appears
+    for n, t in enumerate((3, 1, len(history) - 1), start=1):
+        scrubber.slider.value = t
+        assert renders == [scrubber.view.figure] * n
+    scrubber.slider.value = len(history) - 1  # no move, no frame
+    assert len(renders) == 3
+
+
 def test_show_history_falls_back_to_small_multiples(history, data):
     assert "agg" in matplotlib.get_backend().lower()
     figure = show_history(history, data)
@@ -121,9 +165,19 @@ def test_show_history_falls_back_to_small_multiples(history, data):
 
 
 def test_show_history_gives_the_scrubber_with_ipympl(history, data, monkeypatch):
+    backend_nbagg = pytest.importorskip("ipympl.backend_nbagg")
+    # Importing ipympl made it matplotlib's backend; the other tests run on Agg.
+    matplotlib.use("Agg")
     monkeypatch.setattr(gmm_widgets.matplotlib, "get_backend",
                         lambda: "module://ipympl.backend_nbagg")
-    assert isinstance(show_history(history, data), Scrubber)
+    scrubber = show_history(history, data)
+    assert isinstance(scrubber, Scrubber)
+    # The figure is an ipympl canvas widget in the layout, and not pyplot's:
+    # a later plt.plot() or plt.show() must not land on it.
+    assert isinstance(scrubber.figure_widget, backend_nbagg.Canvas)
+    assert scrubber.figure_widget is scrubber.view.figure.canvas
+    assert scrubber.figure_widget in scrubber.children
+    assert plt.get_fignums() == []
 
 
 # ---------------------------------------------------------------------------
@@ -159,6 +213,24 @@ def test_step_clicks_compute_states_one_at_a_time(data):
     runner.slider.value = 1
     assert "iteration 1 of 3" in readout_text(runner.readout)
     np.testing.assert_allclose(runner.view.ellipses[0].get_center(), reference[1].means[0])
+
+
+def test_runner_renders_once_per_change(renders):
+    runner = make_runner()
+    assert renders == []  # the canvas renders itself when it appears
+    changes = [
+        runner.step_button.click,
+        runner.step_button.click,
+        lambda: setattr(runner.slider, "value", 0),
+        runner.step_button.click,  # back to the newest state from iteration 0
+        runner.reset_button.click,  # from iteration 3 back to 0
+        runner.reset_button.click,  # from iteration 0 to 0
+        lambda: setattr(runner.n_components, "value", 3),
+        runner.run_button.click,  # no event loop: to the end, then one frame
+    ]
+    for n, change in enumerate(changes, start=1):
+        change()
+        assert renders == [runner.figure] * n, f"change {n} rendered {len(renders) - n + 1} times"
 
 
 def test_run_without_an_event_loop_computes_to_the_end(data):
@@ -284,10 +356,11 @@ def test_run_leaves_a_real_kernel_responsive_to_stop():
                 "from gmm_lab.widgets import LiveRunner\n"
                 "runner = LiveRunner(['IY', 'IH', 'EH', 'AE'], n_components=4, speed=20,\n"
                 "                    max_iter=500, tol=1e-9)\n"
-                "print(type(runner.figure.canvas).__name__, runner.run_button.model_id,\n"
+                "from ipympl.backend_nbagg import Canvas\n"
+                "print(isinstance(runner.figure.canvas, Canvas), runner.run_button.model_id,\n"
                 "      runner.stop_button.model_id)")
-        canvas, run_id, stop_id = printed().split()
-        assert canvas == "Canvas"  # ipympl's widget canvas
+        is_ipympl_canvas, run_id, stop_id = printed().split()
+        assert is_ipympl_canvas == "True"  # ipympl's widget canvas
 
         click(run_id)
         counts = []
