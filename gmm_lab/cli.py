@@ -55,24 +55,19 @@ def _speaker_group(text: str) -> str:
     return key
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
+def _whole_number(minimum: int):
+    """An argparse type: a whole number >= ``minimum``."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {value}")
+        return value
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
+    return parse
 
 
 def _positive_float(text: str) -> float:
@@ -106,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="speaker groups: M (men), W (women), C (children) (default: all three).")
 
     model = parser.add_argument_group("model")
-    model.add_argument("-k", "--components", type=_positive_int, default=2, metavar="K",
+    model.add_argument("-k", "--components", type=_whole_number(1), default=2, metavar="K",
                        help="number of Gaussian components K (default: 2).")
     model.add_argument("--covariance-type", choices=COVARIANCE_TYPES, default="full",
                        help="restriction on each covariance Sigma_k (default: full).")
@@ -119,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "or random_from_data (default: kmeans).")
     model.add_argument("--seed", type=int, default=0,
                        help="random seed of the initialisation (default: 0).")
-    model.add_argument("--max-iter", type=_non_negative_int, default=100,
+    model.add_argument("--max-iter", type=_whole_number(0), default=100,
                        help="most EM iterations (default: 100).")
     model.add_argument("--tol", type=_positive_float, default=1e-3,
                        help="stop when the mean log-likelihood per point changes by "
