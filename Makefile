@@ -24,8 +24,10 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	done
 	touch $@
 
+# JupyterLab refuses to start as root without --allow-root (containers and
+# CI machines often run as root).
 lab: $(INSTALLED)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Unit and property tests, the notebooks (nbval) and the browser test.
 test: $(INSTALLED)
