@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .data import SPEAKER_GROUPS, VowelData
+from .gaussian import logsumexp_rows
 from .mixture import GaussianMixture
 
 __all__ = ["GMMClassifier", "speaker_split", "plot_decision_map"]
@@ -99,8 +100,7 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     def predict_log_proba(self, X):
         """log P(c | x_n), shape (n_samples, n_classes)."""
         joint = self.class_log_likelihoods(X) + self.log_priors_
-        row_max = joint.max(axis=1, keepdims=True)
-        return joint - row_max - np.log(np.exp(joint - row_max).sum(axis=1, keepdims=True))
+        return joint - logsumexp_rows(joint)[:, np.newaxis]
 
     def predict_proba(self, X):
         """P(c | x_n), shape (n_samples, n_classes)."""
