@@ -99,13 +99,19 @@ def check_data(X, n_components=None, name="X") -> np.ndarray:
             f"{name} contains NaN or infinity in {rows.size} row(s), the first at "
             f"row {rows[0]}. Drop or fill those rows before fitting."
         )
-    if n_components is not None and X.shape[0] < n_components:
+    if n_components is not None:
+        check_enough_points(X.shape[0], n_components)
+    return X
+
+
+def check_enough_points(n_samples, n_components) -> None:
+    """Each component needs at least one point: n_samples >= n_components."""
+    if n_samples < n_components:
         raise ValueError(
             f"n_components={n_components} is larger than the number of points "
-            f"({X.shape[0]}): each component needs at least one point. Use fewer "
+            f"({n_samples}): each component needs at least one point. Use fewer "
             "components or more data."
         )
-    return X
 
 
 def check_n_components(n_components) -> int:
@@ -220,6 +226,21 @@ def check_precisions(precisions, covariance_type, n_components, n_features) -> n
                 "is <= 0), so it is not the inverse of a covariance matrix."
             )
     return precisions
+
+
+def check_initial_parameters(
+    weights_init, means_init, precisions_init, covariance_type, n_components, n_features
+) -> tuple:
+    """Validate whichever of weights_init, means_init, precisions_init are given (None stays None)."""
+    if weights_init is not None:
+        weights_init = check_weights(weights_init, n_components)
+    if means_init is not None:
+        means_init = check_means(means_init, n_components, n_features)
+    if precisions_init is not None:
+        precisions_init = check_precisions(
+            precisions_init, covariance_type, n_components, n_features
+        )
+    return weights_init, means_init, precisions_init
 
 
 # ---------------------------------------------------------------------------
@@ -686,52 +707,6 @@ class _Engine:
 # public entry points
 
 
-def _prepare(
-    X,
-    n_components,
-    covariance_type,
-    init_params,
-    max_iter,
-    tol,
-    reg_covar,
-    random_state,
-    means_init,
-    weights_init,
-    precisions_init,
-    engine,
-):
-    n_components = check_n_components(n_components)
-    X = check_data(X, n_components)
-    covariance_type = check_covariance_type(covariance_type)
-    init_params = check_init_params(init_params)
-    _check_number(max_iter, "max_iter", low=0, integer=True)
-    _check_number(tol, "tol", low=0)
-    _check_number(reg_covar, "reg_covar", low=0)
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}; got {engine!r}.")
-    n_features = X.shape[1]
-    if weights_init is not None:
-        weights_init = check_weights(weights_init, n_components)
-    if means_init is not None:
-        means_init = check_means(means_init, n_components, n_features)
-    if precisions_init is not None:
-        precisions_init = check_precisions(
-            precisions_init, covariance_type, n_components, n_features
-        )
-    parameters = initial_parameters(
-        X,
-        n_components,
-        covariance_type=covariance_type,
-        init_params=init_params,
-        reg_covar=reg_covar,
-        random_state=random_state,
-        weights_init=weights_init,
-        means_init=means_init,
-        precisions_init=precisions_init,
-    )
-    return _Engine(X, covariance_type, reg_covar, engine), parameters
-
-
 def em(
     X,
     n_components,
@@ -797,20 +772,30 @@ def em(
     >>> state.converged
     True
     """
-    runner, parameters = _prepare(
+    n_components = check_n_components(n_components)
+    X = check_data(X, n_components)
+    covariance_type = check_covariance_type(covariance_type)
+    init_params = check_init_params(init_params)
+    _check_number(max_iter, "max_iter", low=0, integer=True)
+    _check_number(tol, "tol", low=0)
+    _check_number(reg_covar, "reg_covar", low=0)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}; got {engine!r}.")
+    weights_init, means_init, precisions_init = check_initial_parameters(
+        weights_init, means_init, precisions_init, covariance_type, n_components, X.shape[1]
+    )
+    parameters = initial_parameters(
         X,
         n_components,
-        covariance_type,
-        init_params,
-        max_iter,
-        tol,
-        reg_covar,
-        random_state,
-        means_init,
-        weights_init,
-        precisions_init,
-        engine,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        reg_covar=reg_covar,
+        random_state=random_state,
+        weights_init=weights_init,
+        means_init=means_init,
+        precisions_init=precisions_init,
     )
+    runner = _Engine(X, covariance_type, reg_covar, engine)
     return runner.states(parameters, max_iter=max_iter, tol=tol, keep=keep_responsibilities)
 
 

@@ -24,11 +24,10 @@ from .em import (
     _Engine,
     _check_number,
     check_covariance_type,
+    check_enough_points,
     check_init_params,
-    check_means,
+    check_initial_parameters,
     check_n_components,
-    check_precisions,
-    check_weights,
     compact_covariances,
     expand_covariances,
     initial_parameters,
@@ -134,32 +133,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _check_parameters(self, X):
         n_components = check_n_components(self.n_components)
-        if X.shape[0] < n_components:
-            raise ValueError(
-                f"n_components={n_components} is larger than the number of points "
-                f"({X.shape[0]}): each component needs at least one point. Use "
-                "fewer components or more data."
-            )
+        check_enough_points(X.shape[0], n_components)
         check_covariance_type(self.covariance_type)
         init = check_init_params(self.init_params)
         _check_number(self.tol, "tol", low=0)
         _check_number(self.reg_covar, "reg_covar", low=0)
         _check_number(self.max_iter, "max_iter", low=0, integer=True)
         _check_number(self.n_init, "n_init", low=1, integer=True)
-        n_features = X.shape[1]
-        inits = {
-            "weights": None
-            if self.weights_init is None
-            else check_weights(self.weights_init, n_components),
-            "means": None
-            if self.means_init is None
-            else check_means(self.means_init, n_components, n_features),
-            "precisions": None
-            if self.precisions_init is None
-            else check_precisions(
-                self.precisions_init, self.covariance_type, n_components, n_features
-            ),
-        }
+        inits = check_initial_parameters(
+            self.weights_init, self.means_init, self.precisions_init,
+            self.covariance_type, n_components, X.shape[1],
+        )
         return n_components, init, inits
 
     # -- fitting -----------------------------------------------------------
@@ -224,9 +208,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     init_params=init,
                     reg_covar=self.reg_covar,
                     random_state=random_state,
-                    weights_init=inits["weights"],
-                    means_init=inits["means"],
-                    precisions_init=inits["precisions"],
+                    weights_init=inits[0],
+                    means_init=inits[1],
+                    precisions_init=inits[2],
                 )
                 previous = None
             else:
