@@ -6,10 +6,24 @@ import matplotlib
 # notebook kernels nbval starts, and they must keep their inline backend.
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from gmm_lab import load_vowels
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """No figure outlives its test (pyplot keeps them all otherwise)."""
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def data():
+    """The handout's two vowels, IY and IH, as VowelData (for the plots)."""
+    return load_vowels(["IY", "IH"])
 
 
 @pytest.fixture(scope="session")

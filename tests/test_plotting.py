@@ -43,17 +43,6 @@ from gmm_lab.states import EMState, History
 TAB10 = matplotlib.colormaps["tab10"].colors
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_vowels(["IY", "IH"])
-
-
 def make_state(iteration, means, covariances, n_samples, *, log_likelihood=-1000.0,
                responsibilities=None, converged=False):
     """A hand-made EMState with known parameters."""

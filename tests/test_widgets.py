@@ -31,17 +31,6 @@ from gmm_lab.em import CollapsedComponentWarning, run_em
 from gmm_lab.widgets import LiveRunner, Scrubber, show_history
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_vowels(["IY", "IH"])
-
-
 @pytest.fixture(scope="module")
 def history(data):
     return run_em(data.X, 2, random_state=0, init_params="kmeans")
