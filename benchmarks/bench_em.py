@@ -373,6 +373,28 @@ class IterationCase:
         )
 
 
+def sklearn_iteration_at(X, weights, means, compact, covariance_type):
+    """A scikit-learn model and a function that runs one of its EM iterations from theta_t.
+
+    The function resets theta_t (four attribute stores, ~1 us) so every
+    repeat does the same work, then runs scikit-learn's own ``_e_step`` and
+    ``_m_step``; it returns the mean log-likelihood at theta_t.
+    """
+    model = SklearnGaussianMixture(
+        weights.shape[0], covariance_type=covariance_type, reg_covar=REG_COVAR
+    )
+    precisions_cholesky = _compute_precision_cholesky(compact, covariance_type)
+
+    def sklearn_iteration():
+        model.weights_, model.means_ = weights, means
+        model.covariances_, model.precisions_cholesky_ = compact, precisions_cholesky
+        mean_log_likelihood, log_resp = model._e_step(X)
+        model._m_step(X, log_resp)
+        return mean_log_likelihood
+
+    return model, sklearn_iteration
+
+
 def run_iteration_case(case: IterationCase, repeats: int) -> dict:
     """Time one EM iteration of both libraries from the same theta_t."""
     X = formant_like(case.n_samples, case.n_features)
@@ -388,16 +410,7 @@ def run_iteration_case(case: IterationCase, repeats: int) -> dict:
         _, _, sufficient = engine.expectation(weights, means, full, keep=keep, iteration=1)
         return engine.maximisation(sufficient, 2)
 
-    model = SklearnGaussianMixture(K, covariance_type=covariance_type, reg_covar=REG_COVAR)
-    precisions_cholesky = _compute_precision_cholesky(compact, covariance_type)
-
-    def sklearn_iteration():
-        # Reset theta_t (four attribute stores, ~1 us) so every repeat does the same work.
-        model.weights_, model.means_ = weights, means
-        model.covariances_, model.precisions_cholesky_ = compact, precisions_cholesky
-        mean_log_likelihood, log_resp = model._e_step(X)
-        model._m_step(X, log_resp)
-        return mean_log_likelihood
+    model, sklearn_iteration = sklearn_iteration_at(X, weights, means, compact, covariance_type)
 
     # Same work? Compare theta_{t+1} and L(theta_t) once, outside the timing.
     new_weights, new_means, new_full = gmm_lab_iteration()
@@ -617,14 +630,7 @@ def run_seed_case(repeats: int, n_samples: int = 10_000, n_components: int = 10)
     weights, means, compact = mid_fit_parameters(X, n_components, "diag")
     full = expand_covariances(compact, "diag", n_components, 2)
     engine = _Engine(X, "diag", REG_COVAR)
-    model = SklearnGaussianMixture(n_components, covariance_type="diag", reg_covar=REG_COVAR)
-    precisions_cholesky = _compute_precision_cholesky(compact, "diag")
-
-    def sklearn_iteration():
-        model.weights_, model.means_ = weights, means
-        model.covariances_, model.precisions_cholesky_ = compact, precisions_cholesky
-        _, log_resp = model._e_step(X)
-        model._m_step(X, log_resp)
+    model, sklearn_iteration = sklearn_iteration_at(X, weights, means, compact, "diag")
 
     def gmm_lab_iteration():
         _, _, sufficient = engine.expectation(weights, means, full, keep=False, iteration=1)
@@ -706,14 +712,7 @@ def run_memory_case(n_samples: int = 1_000_000, n_components: int = 10) -> dict:
         _, _, sufficient = engine.expectation(weights, means, compact, keep=keep, iteration=1)
         engine.maximisation(sufficient, 2)
 
-    model = SklearnGaussianMixture(n_components, reg_covar=REG_COVAR)
-    precisions_cholesky = _compute_precision_cholesky(compact, "full")
-
-    def sklearn_iteration():
-        model.weights_, model.means_ = weights, means
-        model.covariances_, model.precisions_cholesky_ = compact, precisions_cholesky
-        _, log_resp = model._e_step(X)
-        model._m_step(X, log_resp)
+    model, sklearn_iteration = sklearn_iteration_at(X, weights, means, compact, "full")
 
     iteration(False)  # warm-up: the first call pays for one-off allocations
     peaks = {
