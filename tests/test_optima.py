@@ -1,0 +1,51 @@
+"""gmm_lab.optima: agreement with labels and the standardised fit, against independent references."""
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from gmm_lab import run_em
+from gmm_lab.optima import label_agreement, standardise, to_original_units
+
+
+def test_agreement_ignores_component_numbering():
+    reference = np.array(["IY", "IY", "IH", "IH", "IH"])
+    assert label_agreement([0, 0, 1, 1, 1], reference) == 1.0
+    assert label_agreement([1, 1, 0, 0, 0], reference) == 1.0
+    assert label_agreement([1, 0, 0, 0, 0], reference) == pytest.approx(0.8)
+
+
+def test_agreement_against_a_confusion_count():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=200)
+    reference = rng.integers(0, 3, size=200)
+    # Brute force over the 6 relabellings of the components.
+    best = max(np.mean(np.array(perm)[labels] == reference)
+               for perm in [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)])
+    assert label_agreement(labels, reference) == pytest.approx(best)
+
+
+def test_agreement_with_more_components_than_classes():
+    assert label_agreement([0, 1, 2, 2], [True, True, False, False]) == pytest.approx(0.75)
+
+
+def test_agreement_checks_shapes():
+    with pytest.raises(ValueError, match="same length"):
+        label_agreement([0, 1], [0, 1, 1])
+
+
+def test_standardise_has_zero_mean_unit_std(iy_ih_X):
+    result = standardise(iy_ih_X)
+    assert np.allclose(result.X.mean(axis=0), 0, atol=1e-12)
+    assert np.allclose(result.X.std(axis=0), 1)
+    assert np.allclose(result.mean + result.scale * result.X, iy_ih_X)
+
+
+def test_fit_in_standard_units_read_back_in_hz(iy_ih_X):
+    result = standardise(iy_ih_X)
+    state = run_em(result.X, 2, init_params="kmeans", random_state=0)[-1]
+    means, covariances, log_likelihood = to_original_units(
+        state.means, state.covariances, state.log_likelihood, result)
+    density = sum(w * multivariate_normal(m, c).pdf(iy_ih_X)
+                  for w, m, c in zip(state.weights, means, covariances))
+    assert log_likelihood == pytest.approx(np.log(density).sum(), rel=1e-12)
