@@ -1,47 +1,74 @@
 # The README's two commands: `make lab` opens the lessons, `make test` runs
 # every test. Both first create .venv and install gmm_lab into it, so a fresh
-# clone needs nothing else (Python 3.10+, make, git).
+# clone needs nothing else (Python 3.11+, make, git). Each target is a plain
+# Python command too (see the README), for machines without make.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+LAB_INSTALLED := $(VENV)/.installed-lab
+TEST_INSTALLED := $(VENV)/.installed-test
+# Notebooks under strict nbval: every text output compared with the committed one.
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: lab test e2e bench student clean
+.PHONY: lab test check e2e bench student pythons clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall when the package metadata changes; the install is editable, so
-# edits to gmm_lab/ are seen without it. nbgrader (in the test extra, for the
-# student edition) would add its course-management menus to JupyterLab;
-# the lessons do not use them, so they are switched off in this environment.
-$(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+# edits to gmm_lab/ are seen without it. `make lab` installs what the lessons
+# need, `make test` adds the test, browser-test and teaching tools.
+$(LAB_INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[lab]"
+	touch $@
+
+# nbgrader (teaching tools, for the student edition) adds course-management
+# menus to JupyterLab; the lessons and the browser tests do not use them, so
+# they are switched off in this environment.
+$(TEST_INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[lab,test,e2e,teacher]"
 	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1 || true
 	for extension in formgrader assignment_list course_list validate_assignment; do \
 	  $(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.$$extension >/dev/null 2>&1 || true; \
 	done
-	touch $@
+	touch $(LAB_INSTALLED) $@
 
-# JupyterLab refuses to start as root without --allow-root (containers and
-# CI machines often run as root).
-lab: $(INSTALLED)
+# The lessons, opened from the project's notebooks/ folder.
+lab: $(LAB_INSTALLED)
 	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-# Unit and property tests, the notebooks (nbval) and the browser test.
-test: $(INSTALLED)
-	$(BIN)/python -m pytest
+# Everything: unit and property tests, the notebooks (nbval), the student
+# edition, the browser tests.
+test: $(TEST_INSTALLED)
+	$(BIN)/python -m pytest $(NBVAL) tests notebooks
 
-e2e: $(INSTALLED)
+# The fast inner loop: the unit tests and the doctests, no notebooks, no browser.
+check: $(TEST_INSTALLED)
+	$(BIN)/python -m pytest -q -m "not slow and not e2e" tests
+
+e2e: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest -m e2e tests/e2e
 
-bench: $(INSTALLED)
+bench: $(TEST_INSTALLED)
 	$(BIN)/python benchmarks/bench_em.py
 	$(BIN)/python benchmarks/bench_frame.py
 
-student: $(INSTALLED)
+student: $(TEST_INSTALLED)
 	$(BIN)/python tools/make_student.py notebooks build/student
 
+# The tests (all but the browser's) under each supported Python found on this
+# machine, each in its own environment: the oldest claimed and the newest.
+PYTHONS ?= python3.11 python3.13
+pythons:
+	@for python in $(PYTHONS); do \
+	  if ! command -v $$python >/dev/null 2>&1; then echo "$$python: not found, skipped"; continue; fi; \
+	  echo "== $$python"; \
+	  $$python -m venv .venv-$$python && \
+	  .venv-$$python/bin/python -m pip install --quiet --upgrade pip && \
+	  .venv-$$python/bin/python -m pip install --quiet -e ".[lab,test,teacher]" && \
+	  .venv-$$python/bin/python -m pytest -q $(NBVAL) -m "not e2e" tests notebooks || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache
+	rm -rf $(VENV) .venv-python3.* build dist .pytest_cache .hypothesis

@@ -47,3 +47,28 @@ def synthetic_3d():
         A = rng.normal(size=(3, 3)) * 0.3 + np.diag(scale)
         parts.append(rng.normal(size=(200, 3)) @ A + center)
     return np.vstack(parts)
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory):
+    """The project built as a wheel and unpacked, as pip would install it.
+
+    Returns the folder to put on PYTHONPATH: what a user gets from
+    ``pip install gmm_lab``, without the source checkout beside it.
+    """
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    folder = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "--quiet", "-w", str(folder / "dist"), str(root)],
+        check=True,
+    )
+    (wheel,) = (folder / "dist").glob("gmm_lab-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(folder / "site")
+    return folder / "site"

@@ -23,6 +23,10 @@ from nbclient import NotebookClient
 
 pytest.importorskip("nbgrader", reason="the student edition is made with nbgrader's preprocessors")
 
+# Each test here runs nbgrader or a notebook kernel: `make test` runs them,
+# `make check` (the fast loop) leaves them out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 TOOL = ROOT / "tools" / "make_student.py"
