@@ -57,18 +57,10 @@ bench: $(TEST_INSTALLED)
 student: $(TEST_INSTALLED)
 	$(BIN)/python tools/make_student.py notebooks build/student
 
-# The tests (all but the browser's) under each supported Python found on this
-# machine, each in its own environment: the oldest claimed and the newest.
-PYTHONS ?= python3.11 python3.13
+# The tests (all but the browser's) under Python 3.11 and 3.13, each in its
+# own environment; not part of `make test` (a machine may have one Python).
 pythons:
-	@for python in $(PYTHONS); do \
-	  if ! command -v $$python >/dev/null 2>&1; then echo "$$python: not found, skipped"; continue; fi; \
-	  echo "== $$python"; \
-	  $$python -m venv .venv-$$python && \
-	  .venv-$$python/bin/python -m pip install --quiet --upgrade pip && \
-	  .venv-$$python/bin/python -m pip install --quiet -e ".[lab,test,teacher]" && \
-	  .venv-$$python/bin/python -m pytest -q $(NBVAL) -m "not e2e" tests notebooks || exit 1; \
-	done
+	$(PYTHON) tools/test_pythons.py
 
 clean:
 	rm -rf $(VENV) .venv-python3.* build dist .pytest_cache .hypothesis
