@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["label_agreement", "Standardisation", "standardise", "to_original_units"]
+__all__ = ["label_agreement", "which_split", "Standardisation", "standardise", "to_original_units"]
 
 
 def label_agreement(labels, reference) -> float:
@@ -64,6 +64,30 @@ def label_agreement(labels, reference) -> float:
         best = max(sum(counts[i, j] for j, i in enumerate(perm))
                    for perm in itertools.permutations(range(len(components)), len(classes)))
     return float(best / labels.shape[0])
+
+
+def which_split(labels, references, *, threshold=0.85) -> str:
+    """Name the labelling a fit follows: the first reference it agrees with above ``threshold``.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+        Hard assignment of each point to a component.
+    references : dict of str -> array-like of shape (n_samples,)
+        Candidate labellings, e.g. ``{"vowel": data.vowel,
+        "speaker": data.speaker_type == "M"}``, tried in order.
+    threshold : float, default=0.85
+        The least :func:`label_agreement` that counts as following a labelling.
+
+    Returns
+    -------
+    str
+        The name of that labelling, or 'other' when none reaches the threshold.
+    """
+    for name, reference in references.items():
+        if label_agreement(labels, reference) > threshold:
+            return name
+    return "other"
 
 
 class Standardisation(NamedTuple):

@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import multivariate_normal
 
 from gmm_lab import run_em
-from gmm_lab.optima import label_agreement, standardise, to_original_units
+from gmm_lab.optima import label_agreement, standardise, to_original_units, which_split
 
 
 def test_agreement_ignores_component_numbering():
@@ -49,3 +49,12 @@ def test_fit_in_standard_units_read_back_in_hz(iy_ih_X):
     density = sum(w * multivariate_normal(m, c).pdf(iy_ih_X)
                   for w, m, c in zip(state.weights, means, covariances))
     assert log_likelihood == pytest.approx(np.log(density).sum(), rel=1e-12)
+
+
+def test_which_split_names_the_first_labelling_followed():
+    vowel = np.array(["IY"] * 4 + ["IH"] * 4)
+    men = np.array([True, False] * 4)
+    references = {"vowel": vowel, "speaker": men}
+    assert which_split([0, 0, 0, 0, 1, 1, 1, 1], references) == "vowel"
+    assert which_split([1, 0, 1, 0, 1, 0, 1, 0], references) == "speaker"
+    assert which_split([0, 0, 1, 1, 0, 0, 1, 1], references) == "other"

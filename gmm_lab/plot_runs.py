@@ -1,0 +1,169 @@
+"""Figures that compare EM runs: two optima against the labels, and the bound's gains.
+
+Built on :mod:`gmm_lab.plotting` (points, ellipses, axes); these functions
+only arrange panels and keys. They never fit a model.
+
+- :func:`plot_optima` puts fits side by side, each beside the labelling it
+  follows (Bishop PRML Fig. 9.5: the complete data coloured by label, and
+  the same tokens coloured by responsibility).
+- :func:`plot_bound_gains` splits each iteration's change of L(theta) into
+  what the M-step added to the lower bound and what the E-step added by
+  closing the gap (the KL divergence), from :func:`gmm_lab.theory.lower_bound_trace`.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from gmm_lab.plotting import component_colors, format_axes, plot_state, plot_vowels
+
+__all__ = ["GROUP_STYLES", "plot_groups", "responsibility_key", "plot_optima", "plot_bound_gains"]
+
+#: Speaker groups in neutral greys and their own markers, so that a speaker
+#: colouring is never read as a vowel or a component colour.
+GROUP_STYLES = {
+    "men": dict(color="0.1", marker="^"),
+    "women and children": dict(color="0.62", marker="o"),
+}
+
+
+def plot_groups(ax, data, *, s=12, alpha=0.7) -> Line2D:
+    """Scatter the tokens by speaker group: men against women and children.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    data : VowelData
+        Tokens with ``speaker_type`` 'M', 'W' or 'C'.
+    s, alpha : float
+        Marker area and opacity.
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The legend of the two groups (inside the axes, upper right).
+    """
+    x_dim, y_dim = format_axes(ax, data.features)
+    is_man = np.asarray(data.speaker_type) == "M"
+    for name, selection in (("women and children", ~is_man), ("men", is_man)):
+        style = GROUP_STYLES[name]
+        ax.scatter(data.X[selection, x_dim], data.X[selection, y_dim], s=s, alpha=alpha,
+                   linewidths=0, color=style["color"], marker=style["marker"], label=name)
+    return ax.legend(loc="upper right", fontsize=8, frameon=True, markerscale=1.4)
+
+
+def responsibility_key(figure, axes, colors=None):
+    """A colour bar saying what the two-component responsibility colours mean.
+
+    Point n is drawn in the blend (1 - gamma_n1) colors[0] + gamma_n1 colors[1]
+    (:func:`gmm_lab.plotting.responsibility_colors`); the bar shows that
+    straight line of colours from gamma_n1 = 0 to 1.
+
+    Parameters
+    ----------
+    figure : matplotlib Figure
+    axes : Axes or list of Axes
+        The panels the bar takes its room from.
+    colors : array-like of shape (2, 3), optional
+        Default :func:`gmm_lab.plotting.component_colors` (2).
+
+    Returns
+    -------
+    matplotlib.colorbar.Colorbar
+    """
+    colors = component_colors(2) if colors is None else np.asarray(colors, dtype=float)
+    cmap = matplotlib.colors.LinearSegmentedColormap.from_list(
+        "gamma", [tuple(colors[0][:3]), tuple(colors[1][:3])])
+    mappable = matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(0, 1), cmap=cmap)
+    bar = figure.colorbar(mappable, ax=axes, ticks=[0, 0.5, 1], fraction=0.04, pad=0.02, shrink=0.8)
+    bar.ax.set_yticklabels(["0: component 0", "0.5: either", "1: component 1"], fontsize=8)
+    bar.set_label(r"responsibility of component 1, $\gamma_{n1}$", fontsize=9)
+    return bar
+
+
+def plot_optima(data, states, labelled_by, titles, *, panel_size=(4.2, 3.4)) -> Figure:
+    """Fits side by side, each row: tokens by a labelling | the fit's responsibilities.
+
+    Parameters
+    ----------
+    data : VowelData
+        The tokens the fits were made on.
+    states : sequence of EMState
+        One fitted state per row (two components, responsibilities kept).
+    labelled_by : sequence of {'vowel', 'speaker group'}
+        The labelling drawn in the left panel of each row.
+    titles : sequence of str
+        Title of each row's right panel (say which start and which L).
+    panel_size : (float, float)
+        Inches per panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Not registered with pyplot; the right column shares one colour key.
+    """
+    n_rows = len(states)
+    figure = Figure(figsize=(2 * panel_size[0] + 1.4, panel_size[1] * n_rows), layout="constrained")
+    axes = figure.subplots(n_rows, 2, squeeze=False, sharex=True, sharey=True)
+    for (left, right), state, labelling, title in zip(axes, states, labelled_by, titles):
+        if labelling == "vowel":
+            plot_vowels(left, data, s=12, alpha=0.7, legend=False)
+            left.legend(handles=_vowel_handles(data), loc="upper right", fontsize=8)
+            left.set_title("tokens by vowel (the labels EM never sees)", fontsize=10)
+        elif labelling == "speaker group":
+            plot_groups(left, data)
+            left.set_title("tokens by speaker group (EM never sees it)", fontsize=10)
+        else:
+            raise ValueError(f"labelled_by must be 'vowel' or 'speaker group'; got {labelling!r}.")
+        plot_state(right, data, state, color_by="responsibility", legend=False, title=False)
+        right.set_title(title, fontsize=10)
+    responsibility_key(figure, list(axes[:, 1]))
+    return figure
+
+
+def _vowel_handles(data) -> list:
+    from gmm_lab.plotting import vowel_color
+
+    handles = []
+    for vowel in data.vowels:
+        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=6,
+                              color=vowel_color(vowel.id), label=vowel.legend))
+    return handles
+
+
+def plot_bound_gains(ax, trace, *, title=None):
+    """Bars: each iteration's change of L, split into the M-step's and the E-step's part.
+
+    L(theta_t) - L(theta_{t-1}) = [ELBO(gamma_{t-1}, theta_t) - L(theta_{t-1})]  (M-step)
+                                 + KL(gamma_{t-1} || p(z | X, theta_t))          (E-step)
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    trace : gmm_lab.theory.BoundTrace
+    title : str, optional
+
+    Returns
+    -------
+    (BarContainer, BarContainer)
+        The M-step bars and the E-step (KL) bars, stacked on them.
+    """
+    iterations = np.arange(1, trace.log_likelihood.shape[0])
+    m_gain = trace.m_step_gain
+    kl = trace.kl
+    m_bars = ax.bar(iterations, m_gain, color="0.35", width=0.8,
+                    label=r"M-step: ELBO$(\gamma_{t-1},\theta_t) - L(\theta_{t-1})$")
+    # The KL bar sits on top of a positive M-step gain, or starts at 0.
+    e_bars = ax.bar(iterations, kl, bottom=np.maximum(m_gain, 0), color="0.75", width=0.8,
+                    label=r"E-step: KL$(\gamma_{t-1}\,\|\,p(z\mid x,\theta_t))$")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("iteration t")
+    ax.set_ylabel("gain in log-likelihood (nats)")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.legend(fontsize=8, loc="upper right")
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    return m_bars, e_bars
