@@ -1,0 +1,27 @@
+"""The EM viewer that draws in the browser.
+
+- :func:`history_payload`: a run packed compactly (tokens once, theta_t and
+  L(theta_t) per state; the browser recomputes the responsibilities).
+- :func:`viewer_html`: a self-contained offline HTML page of the run.
+- :class:`EMViewerWidget`: the same view as an anywidget in Jupyter.
+
+All three run one ES module, ``em_view.js``: ``render`` builds the DOM and
+canvases once, ``draw(view, index)`` paints a frame from the data alone.
+"""
+
+from .payload import decode_array, encode_array, history_payload
+
+__all__ = ["history_payload", "decode_array", "encode_array", "viewer_html", "EMViewerWidget"]
+
+
+def __getattr__(name):
+    # anywidget/ipywidgets and matplotlib load only when the page or widget is asked for.
+    if name == "viewer_html":
+        from .page import viewer_html
+
+        return viewer_html
+    if name == "EMViewerWidget":
+        from .widget import EMViewerWidget
+
+        return EMViewerWidget
+    raise AttributeError(f"module 'gmm_lab.viewer' has no attribute {name!r}")

@@ -1,0 +1,104 @@
+"""The browser viewer's Python side: the payload, the offline page, the widget's bundle.
+
+The browser side (scrubbing, the E- and M-step panels against the library's
+numbers) is tested in headless Chromium: tests/e2e/test_viewer_page.py.
+"""
+
+import json
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from gmm_lab import load_vowels, run_em
+from gmm_lab.plotting import OVER_VOWELS_COLOR, component_colors, vowel_color
+from gmm_lab.viewer import decode_array, encode_array, history_payload
+
+
+@pytest.fixture(scope="module")
+def all_tokens():
+    return load_vowels()
+
+
+@pytest.fixture(scope="module")
+def big_run(all_tokens):
+    """The issue's size case: 100 iterations, K = 10, all 1520 tokens (tol=0: never converges)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning and collapse warnings: expected here
+        return run_em(all_tokens.X, 10, init_params="k-means++", random_state=0,
+                      max_iter=100, tol=0.0)
+
+
+@pytest.fixture(scope="module")
+def small_run(data):
+    return run_em(data.X, 2, init_params="k-means++", random_state=0, max_iter=20)
+
+
+def test_array_round_trip_is_bit_for_bit():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(3, 4, 2)) * 10.0 ** rng.integers(-300, 300, size=(3, 4, 2))
+    packed = encode_array(values)
+    assert packed["shape"] == [3, 4, 2] and packed["dtype"] == "float64"
+    back = decode_array(json.loads(json.dumps(packed)))
+    assert back.dtype == np.float64
+    assert back.tobytes() == values.tobytes()
+    ids = np.array([1, 10, 5], dtype=np.uint8)
+    assert np.array_equal(decode_array(encode_array(ids, "uint8")), ids)
+
+
+def test_payload_of_the_big_run_fits_in_one_megabyte(big_run, all_tokens):
+    assert len(big_run) == 101 and big_run[0].n_components == 10
+    payload = history_payload(big_run, all_tokens)
+    size = len(json.dumps(payload, separators=(",", ":")))
+    print(f"payload of a 100-iteration K=10 run on 1520 tokens: {size} bytes")
+    assert size <= 1_000_000
+    assert "responsibilities" not in payload  # the browser recomputes them
+
+
+def test_payload_decodes_to_the_run_bit_for_bit(big_run, all_tokens):
+    payload = json.loads(json.dumps(history_payload(big_run, all_tokens)))
+    assert decode_array(payload["X"]).tobytes() == np.ascontiguousarray(all_tokens.X).tobytes()
+    for name in ("weights", "means", "covariances"):
+        expected = np.stack([getattr(state, name) for state in big_run])
+        assert decode_array(payload[name]).tobytes() == expected.tobytes(), name
+    assert decode_array(payload["log_likelihoods"]).tobytes() == big_run.log_likelihoods.tobytes()
+    assert np.array_equal(decode_array(payload["vowel_id"]), all_tokens.vowel_id)
+    groups = [code for code, _ in payload["speaker_groups"]]
+    decoded_groups = [groups[i] for i in decode_array(payload["speaker_group"])]
+    assert decoded_groups == list(all_tokens.speaker_type)
+    assert payload["n_states"] == 101 and payload["n_components"] == 10
+    assert payload["axis_labels"] == ["F1 (Hz)", "F2 (Hz)"]
+
+
+def test_payload_colours_are_the_static_figures(big_run, all_tokens):
+    import matplotlib.colors
+
+    payload = history_payload(big_run, all_tokens)
+    for vowel_id, color in payload["vowel_colors"].items():
+        assert np.allclose(matplotlib.colors.to_rgb(color), vowel_color(int(vowel_id)), atol=1 / 255)
+    components = [matplotlib.colors.to_rgb(c) for c in payload["component_colors"]]
+    assert np.allclose(components, component_colors(10), atol=1 / 255)
+    assert np.allclose(matplotlib.colors.to_rgb(payload["over_vowels_color"]),
+                       OVER_VOWELS_COLOR, atol=1 / 255)
+    # one colour meaning: no component takes a vowel's colour
+    assert not set(payload["component_colors"]) & set(payload["vowel_colors"].values())
+
+
+def test_payload_without_vowel_data(small_run):
+    payload = history_payload(small_run)
+    assert payload["vowel_id"] is None and payload["speaker_group"] is None
+    assert np.array_equal(decode_array(payload["X"]), small_run.X)
+
+
+def test_payload_rejects_other_data_and_shapes(small_run, all_tokens):
+    with pytest.raises(ValueError, match="not the data the run was fitted on"):
+        history_payload(small_run, all_tokens)
+    with pytest.raises(ValueError, match="color_by must be one of"):
+        history_payload(small_run, color_by="speaker")
+    with pytest.raises(TypeError, match="History"):
+        history_payload(list(small_run))
+    X3 = load_vowels(["IY", "IH"], features=("f1", "f2", "f3")).X
+    run3 = run_em(X3, 2, init_params="k-means++", random_state=0, max_iter=50)
+    with pytest.raises(ValueError, match="two features"):
+        history_payload(run3)
