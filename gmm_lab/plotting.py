@@ -12,6 +12,14 @@ Two kinds of function live here.
   renders the figure once, so scrubbing through a run is smooth and nothing
   jumps. The widgets in :mod:`gmm_lab.widgets` only wire controls to it.
 
+Colours: each vowel has its own colour-blind-safe colour *and* marker
+(:func:`vowel_color`, :func:`vowel_marker`); components have colours no
+vowel has (:func:`component_colors`). One colour meaning per axes: when
+points are coloured by vowel, :func:`plot_state` draws the ellipses in one
+neutral dark grey with a line style per component, and a legend says what
+they are; when points are coloured by responsibility, a colour bar (K = 2)
+or a legend (K > 2) is the key (:func:`add_responsibility_key`).
+
 Geometry (ellipse width, height, angle) is computed in :mod:`gmm_lab.ellipses`.
 """
 
@@ -23,8 +31,10 @@ from typing import NamedTuple, Sequence
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.markers import MarkerStyle
 from matplotlib.patches import Ellipse
 from matplotlib.transforms import BboxBase
 
@@ -34,9 +44,17 @@ from gmm_lab.states import EMState
 
 __all__ = [
     "FEATURE_LABELS",
+    "VOWEL_COLORS",
+    "VOWEL_MARKERS",
+    "OVER_VOWELS_COLOR",
     "vowel_color",
+    "vowel_marker",
     "component_colors",
+    "component_linestyles",
+    "component_legend_handles",
     "responsibility_colors",
+    "responsibility_colormap",
+    "add_responsibility_key",
     "format_axes",
     "plot_vowels",
     "plot_gaussians",
@@ -52,16 +70,40 @@ __all__ = [
 
 FEATURE_LABELS = {"f0": "F0 (Hz)", "f1": "F1 (Hz)", "f2": "F2 (Hz)", "f3": "F3 (Hz)"}
 
-# Vowel colours are fixed by vowel id, so IY is the same blue in every
-# figure whichever vowels are selected.
-_VOWEL_PALETTE = matplotlib.colormaps["tab10"].colors
-# Components get a different palette from the vowels: the component EM calls
-# "0" has nothing to do with vowel 1, and matching colours would suggest it.
-_COMPONENT_PALETTES = (
-    (8, matplotlib.colormaps["Dark2"].colors),
-    (10, matplotlib.colormaps["tab10"].colors),
-    (20, matplotlib.colormaps["tab20"].colors),
-)
+# Vowel colours and markers are fixed by vowel id, so IY looks the same in
+# every figure whichever vowels are selected. Why these colours: see
+# vowel_color.
+VOWEL_COLORS = {
+    "IY": "#44AA99",  # teal        (Tol muted)
+    "IH": "#332288",  # indigo      (Tol muted)
+    "EH": "#882255",  # wine        (Tol muted)
+    "AE": "#88CCEE",  # cyan        (Tol muted)
+    "AH": "#DDCC77",  # sand        (Tol muted)
+    "AA": "#CC6677",  # rose        (Tol muted)
+    "AO": "#7744DD",  # violet      (added: Tol muted has nine colours)
+    "UH": "#AA4499",  # purple      (Tol muted)
+    "UW": "#117733",  # green       (Tol muted)
+    "ER": "#999933",  # olive       (Tol muted)
+}
+# Filled markers, none of them the 'X' that marks a component's mean.
+VOWEL_MARKERS = {
+    "IY": "o", "IH": "s", "EH": "^", "AE": "D", "AH": "v",
+    "AA": "p", "AO": "<", "UH": "h", "UW": ">", "ER": "*",
+}
+# Components never take a vowel colour (tests check the sets are disjoint).
+# Two components: Okabe-Ito blue and its mirror image about mid grey, an
+# orange, so that a token EM is unsure about (gamma = 0.5) blends to a
+# neutral grey and the blend is one straight colour scale (see
+# responsibility_colormap). Up to eight: the Okabe-Ito palette. Beyond: tab20.
+_OKABE_ITO_BLUE = (0.0, 0x72 / 255, 0xB2 / 255)
+_COMPONENT_PAIR = (_OKABE_ITO_BLUE, tuple(1.0 - c for c in _OKABE_ITO_BLUE))
+_OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7",
+              "#F0E442", "#000000")
+# When points are coloured by vowel, ellipses are drawn in this neutral dark
+# grey instead of component colours (one colour meaning per axes), told
+# apart by line style.
+OVER_VOWELS_COLOR = (0.12, 0.12, 0.12)
+_LINESTYLES = ("-", "--", "-.", ":")
 _UNLABELLED_COLOR = (0.35, 0.35, 0.35)
 
 # Margin around the data, as a fraction of its range, when axis limits are fixed.
@@ -73,12 +115,43 @@ _MARGIN = 0.06
 
 
 def vowel_color(vowel) -> tuple:
-    """The RGB colour of a vowel (id 1..10 or label 'IY'), from tab10."""
-    return tuple(_VOWEL_PALETTE[vowel_info(vowel).id - 1])
+    """The RGB colour of a vowel (id 1..10 or label 'IY').
+
+    The palette is Paul Tol's "muted" qualitative scheme (nine colours chosen
+    to stay distinct for the common colour-vision deficiencies) plus one
+    violet, assigned to the vowels so that the vowels whose clouds overlap
+    in the F1/F2 chart (IY-IH, IH-EH, EH-AE, AH-AA-AO, UH-UW, UH-ER, EH-ER,
+    ...) get the most different colours under normal vision and simulated
+    deuteranopia, protanopia and tritanopia (Machado et al. 2009). Each vowel
+    also has its own marker (:func:`vowel_marker`), so no reader depends on
+    colour alone. (matplotlib's tab10 put AE red next to EH green, the pair
+    red-green colour-blind readers cannot tell apart.)
+
+    Parameters
+    ----------
+    vowel : int or str
+        Vowel id 1..10 or label, e.g. 'IY'.
+
+    Returns
+    -------
+    tuple of 3 floats
+        RGB in [0, 1].
+    """
+    return matplotlib.colors.to_rgb(VOWEL_COLORS[vowel_info(vowel).label])
+
+
+def vowel_marker(vowel) -> str:
+    """The matplotlib marker of a vowel (id 1..10 or label 'IY'): 'o' for IY, 's' for IH, ...
+
+    Every vowel has its own filled marker as well as its own colour
+    (:func:`vowel_color`), so the legend and the vowel means can be read
+    without telling colours apart. None is the 'X' of a component's mean.
+    """
+    return VOWEL_MARKERS[vowel_info(vowel).label]
 
 
 def component_colors(n_components: int) -> np.ndarray:
-    """One colour per mixture component.
+    """One colour per mixture component, never a vowel's colour.
 
     Parameters
     ----------
@@ -88,13 +161,71 @@ def component_colors(n_components: int) -> np.ndarray:
     Returns
     -------
     ndarray of shape (n_components, 3)
-        RGB in [0, 1]: Dark2 up to 8 components, tab10 up to 10, tab20
-        beyond (repeating after 20).
+        RGB in [0, 1]. For K = 2, a blue and its mirror image about mid grey
+        (an orange), so that the blend of a token EM is unsure about is grey
+        (see :func:`responsibility_colormap`); up to 8, the Okabe-Ito
+        colour-blind-safe palette; beyond, tab20 (repeating after 20).
     """
-    for size, palette in _COMPONENT_PALETTES:
-        if n_components <= size:
-            break
-    return np.array([palette[k % len(palette)] for k in range(n_components)], dtype=float)
+    if n_components <= 2:
+        palette = _COMPONENT_PAIR
+    elif n_components <= len(_OKABE_ITO):
+        palette = _OKABE_ITO
+    else:
+        palette = matplotlib.colormaps["tab20"].colors
+    return np.array([matplotlib.colors.to_rgb(palette[k % len(palette)])
+                     for k in range(n_components)], dtype=float)
+
+
+def component_linestyles(n_components: int) -> list:
+    """Line style of each component's ellipse when they are drawn in one neutral colour.
+
+    Solid, dashed, dash-dot, dotted for up to four components; with more,
+    all solid (five or more line styles are not told apart at a glance;
+    one legend entry then covers them all).
+    """
+    if n_components <= len(_LINESTYLES):
+        return list(_LINESTYLES[:n_components])
+    return ["-"] * n_components
+
+
+def component_legend_handles(n_components: int, *, n_std: float = 2.0, over_vowels: bool,
+                             colors=None) -> list:
+    """Legend entries saying what the ellipses are.
+
+    Parameters
+    ----------
+    n_components : int
+        K.
+    n_std : float, default=2.0
+        Mahalanobis radius of the ellipses, for the label ('2-sigma ellipse ...').
+    over_vowels : bool
+        True when the points are coloured by vowel and the ellipses drawn in
+        :data:`OVER_VOWELS_COLOR` with :func:`component_linestyles`; False
+        when the ellipses have the component colours.
+    colors : array-like of shape (n_components, 3), optional
+        Component colours (default :func:`component_colors`); ignored when
+        ``over_vowels``.
+
+    Returns
+    -------
+    list of Line2D
+        One entry per component ('2-sigma ellipse of component k'), or for
+        more than four neutral (or ten coloured) components a single entry.
+    """
+    sigma = f"{n_std:g}-sigma"
+    if over_vowels:
+        if n_components > len(_LINESTYLES):
+            return [Line2D([], [], color=OVER_VOWELS_COLOR, linewidth=1.5,
+                           label=f"{sigma} ellipses of the {n_components} components")]
+        return [Line2D([], [], color=OVER_VOWELS_COLOR, linewidth=1.5, linestyle=style,
+                       label=f"{sigma} ellipse of component {k}")
+                for k, style in enumerate(component_linestyles(n_components))]
+    colors = component_colors(n_components) if colors is None else np.asarray(colors)
+    if n_components > 10:
+        return [Line2D([], [], color="0.3", linewidth=1.5,
+                       label=f"{sigma} ellipses of the {n_components} components")]
+    return [Line2D([], [], color=colors[k], linewidth=2.0,
+                   label=f"{sigma} ellipse of component {k}") for k in range(n_components)]
 
 
 def responsibility_colors(responsibilities, colors) -> np.ndarray:
@@ -116,6 +247,30 @@ def responsibility_colors(responsibilities, colors) -> np.ndarray:
     blended = np.asarray(responsibilities, dtype=float) @ np.asarray(colors, dtype=float)
     # Rows sum to 1 only up to rounding; keep RGB inside [0, 1] for matplotlib.
     return np.clip(blended, 0.0, 1.0)
+
+
+def responsibility_colormap(colors=None) -> matplotlib.colors.Colormap:
+    """The colour scale of gamma_n1 for two components: colors[0] at 0, colors[1] at 1.
+
+    A straight line in RGB from component 0's colour to component 1's, so a
+    point coloured by ``cmap(gamma_n1)`` has exactly the colour
+    :func:`responsibility_colors` blends for it. With the default
+    :func:`component_colors` (2) the line runs blue - mid grey - orange: a
+    diverging scale whose middle, a token EM cannot decide about, is a
+    neutral grey (not the muddy olive of blending two unrelated colours).
+
+    Parameters
+    ----------
+    colors : array-like of shape (2, 3), optional
+        Default :func:`component_colors` (2).
+
+    Returns
+    -------
+    matplotlib.colors.LinearSegmentedColormap
+    """
+    colors = component_colors(2) if colors is None else np.asarray(colors, dtype=float)
+    return matplotlib.colors.LinearSegmentedColormap.from_list(
+        "gmm_lab_responsibility", [tuple(colors[0][:3]), tuple(colors[1][:3])])
 
 
 # ---------------------------------------------------------------------------
@@ -198,14 +353,27 @@ def _set_fixed_limits(ax, points: np.ndarray, *, vowel_chart: bool) -> None:
 
 
 def _vowel_legend_handles(vowel_ids, marker="o") -> list:
+    """Legend entries 'IY /i/ heed', ...; ``marker=None`` gives each vowel its own marker."""
     handles = []
     for vowel_id in np.unique(vowel_ids):
         vowel = vowel_info(int(vowel_id))
         handles.append(
-            Line2D([], [], linestyle="none", marker=marker, markersize=7,
+            Line2D([], [], linestyle="none",
+                   marker=vowel_marker(vowel) if marker is None else marker, markersize=7,
                    color=vowel_color(vowel), label=vowel.legend)
         )
     return handles
+
+
+def _marker_path(marker):
+    """The path matplotlib's scatter draws for ``marker`` (at size s = 1 point squared)."""
+    style = MarkerStyle(marker)
+    return style.get_path().transformed(style.get_transform())
+
+
+def _use_vowel_markers(collection, vowel_ids) -> None:
+    """Give each point of a scatter its vowel's marker (one collection, one path per point)."""
+    collection.set_paths([_marker_path(vowel_marker(int(i))) for i in vowel_ids])
 
 
 # ---------------------------------------------------------------------------
@@ -222,8 +390,9 @@ class VowelArtists(NamedTuple):
 
 
 def plot_vowels(ax, data: VowelData, *, dims=None, vowel_chart: bool = False,
-                show_means: bool = False, legend: bool = True, **kwargs) -> VowelArtists:
-    """Scatter the vowel tokens, coloured by vowel, with a legend.
+                show_means: bool = False, legend: bool = True, mean_label_offsets=None,
+                **kwargs) -> VowelArtists:
+    """Scatter the vowel tokens, each vowel in its own colour and marker, with a legend.
 
     Parameters
     ----------
@@ -236,17 +405,25 @@ def plot_vowels(ax, data: VowelData, *, dims=None, vowel_chart: bool = False,
     vowel_chart : bool, default=False
         Draw the phoneticians' vowel chart (F2 across decreasing, F1 down).
     show_means : bool, default=False
-        Also mark each vowel's mean with a large marker and its label.
+        Also mark each vowel's mean with a large marker (black edge) and its
+        label, in bold with a white halo so it stays readable over the points.
     legend : bool, default=True
         Add a legend 'IY /i/ heed', ... outside the axes, to the right.
+    mean_label_offsets : dict, optional
+        Where to put a mean's label, in points from the mean, by vowel label,
+        e.g. ``{'ER': (-18, 6)}`` to move ER's label off a neighbouring mean;
+        default (6, 6) for every vowel.
     **kwargs
-        Passed to ``ax.scatter`` (e.g. ``s``, ``alpha``, ``marker``).
+        Passed to ``ax.scatter`` (e.g. ``s``, ``alpha``). A ``marker`` here
+        draws every token with that marker instead of its vowel's marker
+        (:func:`vowel_marker`).
 
     Returns
     -------
     VowelArtists
-        ``points`` (one PathCollection for all tokens), ``means`` and
-        ``mean_labels`` (None and [] unless ``show_means``), ``legend``.
+        ``points`` (one PathCollection for all tokens, one path per token),
+        ``means`` and ``mean_labels`` (None and [] unless ``show_means``),
+        ``legend``.
     """
     ax = plt.gca() if ax is None else ax
     x_dim, y_dim = format_axes(ax, data.features, dims=dims, vowel_chart=vowel_chart)
@@ -254,24 +431,32 @@ def plot_vowels(ax, data: VowelData, *, dims=None, vowel_chart: bool = False,
     kwargs.setdefault("s", 14)
     kwargs.setdefault("alpha", 0.6)
     kwargs.setdefault("linewidths", 0)
+    user_marker = kwargs.pop("marker", None)
     colors = np.array([vowel_color(int(i)) for i in data.vowel_id])
-    points = ax.scatter(points_xy[:, 0], points_xy[:, 1], c=colors, **kwargs)
+    points = ax.scatter(points_xy[:, 0], points_xy[:, 1], c=colors,
+                        marker="o" if user_marker is None else user_marker, **kwargs)
+    if user_marker is None:
+        _use_vowel_markers(points, data.vowel_id)
 
     means, mean_labels = None, []
     if show_means:
         vowel_ids = np.unique(data.vowel_id)
+        offsets = dict(mean_label_offsets or {})
         centres = np.array([points_xy[data.vowel_id == i].mean(axis=0) for i in vowel_ids])
         means = ax.scatter(centres[:, 0], centres[:, 1], s=90, marker="o",
                            c=[vowel_color(int(i)) for i in vowel_ids],
                            edgecolors="black", linewidths=1.2, zorder=3)
+        _use_vowel_markers(means, vowel_ids)
+        halo = [patheffects.withStroke(linewidth=3, foreground="white")]
         for vowel_id, (x, y) in zip(vowel_ids, centres):
+            label = vowel_info(int(vowel_id)).label
             mean_labels.append(ax.annotate(
-                vowel_info(int(vowel_id)).label, (x, y), xytext=(6, 6),
-                textcoords="offset points", fontsize=9, fontweight="bold"))
+                label, (x, y), xytext=offsets.get(label, (6, 6)), textcoords="offset points",
+                fontsize=9, fontweight="bold", path_effects=halo, zorder=4))
 
     artist_legend = None
     if legend:
-        artist_legend = ax.legend(handles=_vowel_legend_handles(data.vowel_id),
+        artist_legend = ax.legend(handles=_vowel_legend_handles(data.vowel_id, marker=user_marker),
                                   loc="upper left", bbox_to_anchor=(1.01, 1.0),
                                   borderaxespad=0.0, frameon=False, fontsize=9)
     return VowelArtists(points, means, mean_labels, artist_legend)
@@ -296,7 +481,7 @@ def _select_block(means, covariances, dims):
 
 def plot_gaussians(ax, means, covariances, n_std: float = 2.0, *, colors=None,
                    dims=(0, 1), show_means: bool = True, mean_kwargs=None,
-                   **kwargs) -> GaussianArtists:
+                   linestyles=None, **kwargs) -> GaussianArtists:
     """Draw the n-sigma ellipse and the mean of each Gaussian component.
 
     Note the argument order: ``means`` before ``covariances``, unlike the
@@ -325,6 +510,9 @@ def plot_gaussians(ax, means, covariances, n_std: float = 2.0, *, colors=None,
         Mark each mean with an 'X'.
     mean_kwargs : dict, optional
         Passed to ``ax.scatter`` for the mean markers.
+    linestyles : sequence of str, optional
+        One line style per component (e.g. :func:`component_linestyles`), to
+        tell ellipses of one colour apart; overrides a ``linestyle`` in kwargs.
     **kwargs
         Passed to each ``matplotlib.patches.Ellipse`` (e.g. ``linewidth``,
         ``linestyle``, ``fill``).
@@ -344,6 +532,8 @@ def plot_gaussians(ax, means, covariances, n_std: float = 2.0, *, colors=None,
     kwargs.setdefault("linewidth", 2.0)
     ellipses = []
     for k in range(n_components):
+        if linestyles is not None:
+            kwargs["linestyle"] = linestyles[k]
         ellipse = Ellipse(xy=means_xy[k], width=width[k], height=height[k],
                           angle=angle[k], edgecolor=colors[k], **kwargs)
         ax.add_patch(ellipse)
@@ -411,8 +601,22 @@ def plot_log_likelihood(ax, log_likelihoods, *, current: int | None = None,
 
 
 def plot_responsibilities(ax, X, responsibilities, *, colors=None, dims=(0, 1),
-                          **kwargs) -> matplotlib.collections.PathCollection:
-    """Scatter points coloured by a blend of their components' colours.
+                          key: bool = False, **kwargs) -> matplotlib.collections.PathCollection:
+    """Scatter points coloured by their responsibilities, optionally with a key.
+
+    The colour convention:
+
+    - K = 2: the colour of point n is ``responsibility_colormap(colors)(gamma_n1)``,
+      component 0's colour when gamma_n1 = 0, component 1's when it is 1,
+      and (with the default colours) a neutral grey when EM cannot decide.
+      This is exactly the blend :func:`responsibility_colors` makes (and the
+      live view shows), drawn through a colour map so a colour bar can say
+      what each colour means.
+    - K > 2: blends of three or more colours are ambiguous (blue + yellow
+      looks like a green component), so each point takes the colour of its
+      most responsible component, and its area is ``s * max_k(gamma_nk)**2``
+      (VanderPlas, Python Data Science Handbook 05.12): a token EM is sure
+      about is a full-size dot, an uncertain one a small dot.
 
     Parameters
     ----------
@@ -420,27 +624,97 @@ def plot_responsibilities(ax, X, responsibilities, *, colors=None, dims=(0, 1),
         Where to draw; None draws on the current axes.
     X : array-like of shape (n_samples, n_features)
     responsibilities : array-like of shape (n_samples, n_components)
-        gamma_nk; see :func:`responsibility_colors`.
+        gamma_nk, each row summing to 1.
     colors : array-like of shape (n_components, 3), optional
         Default :func:`component_colors`.
     dims : (int, int), default=(0, 1)
         Features on x and y.
+    key : bool, default=False
+        Also draw the key (:func:`add_responsibility_key`): a colour bar of
+        gamma_n1 for K = 2, a legend of component colours and dot sizes for K > 2.
     **kwargs
         Passed to ``ax.scatter``.
 
     Returns
     -------
     PathCollection
+        The points; for K = 2 a mappable (colour map, limits 0 and 1) that
+        ``figure.colorbar`` accepts.
     """
     ax = plt.gca() if ax is None else ax
     X = np.asarray(X, dtype=float)
     responsibilities = np.asarray(responsibilities, dtype=float)
-    colors = component_colors(responsibilities.shape[1]) if colors is None else colors
+    n_components = responsibilities.shape[1]
+    colors = component_colors(n_components) if colors is None else np.asarray(colors, dtype=float)
     kwargs.setdefault("s", 14)
     kwargs.setdefault("alpha", 0.6)
     kwargs.setdefault("linewidths", 0)
-    return ax.scatter(X[:, dims[0]], X[:, dims[1]],
-                      c=responsibility_colors(responsibilities, colors), **kwargs)
+    x, y = X[:, dims[0]], X[:, dims[1]]
+    if n_components == 2:
+        points = ax.scatter(x, y, c=responsibilities[:, 1], cmap=responsibility_colormap(colors),
+                            vmin=0.0, vmax=1.0, **kwargs)
+        points.update_scalarmappable()  # colours readable now, not only after a draw
+    else:
+        surest = responsibilities.max(axis=1)
+        kwargs["s"] = np.asarray(kwargs["s"], dtype=float) * surest ** 2
+        points = ax.scatter(x, y, c=colors[responsibilities.argmax(axis=1)], **kwargs)
+    if key:
+        add_responsibility_key(ax, n_components, colors=colors)
+    return points
+
+
+def _responsibility_legend_handles(n_components, colors, n_std=None) -> list:
+    """For K > 2: each component's colour (dot, and line if n_std), and two dot sizes."""
+    line = "-" if n_std is not None else "none"
+    what = f": its tokens, {n_std:g}-sigma ellipse" if n_std is not None else ""
+    handles = [Line2D([], [], linestyle=line, marker="o", markersize=6, color=colors[k],
+                      label=f"component {k}{what}") for k in range(min(n_components, 10))]
+    handles += [
+        Line2D([], [], linestyle="none", marker="o", markersize=7, color="0.45",
+               label=r"sure: $\max_k \gamma_{nk}$ = 1"),
+        Line2D([], [], linestyle="none", marker="o", markersize=7 / 2, color="0.45",
+               label=r"unsure: $\max_k \gamma_{nk}$ = 0.5"),
+    ]
+    return handles
+
+
+def add_responsibility_key(ax, n_components: int, *, colors=None, axes=None):
+    """The key to :func:`plot_responsibilities`' colours.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The Axes the key belongs to (its figure gets the colour bar).
+    n_components : int
+        K.
+    colors : array-like of shape (n_components, 3), optional
+        Default :func:`component_colors`.
+    axes : list of Axes, optional
+        For K = 2: the Axes the colour bar takes its room from (default
+        ``ax``); pass all panels of a figure for one shared bar.
+
+    Returns
+    -------
+    matplotlib.colorbar.Colorbar or matplotlib.legend.Legend
+        For K = 2 a colour bar of gamma_n1 from 0 (component 0 sure) through
+        0.5 (undecided) to 1 (component 1 sure); for K > 2 a legend, outside
+        the axes on the right, of the component colours and of two dot sizes.
+    """
+    colors = component_colors(n_components) if colors is None else np.asarray(colors, dtype=float)
+    if n_components == 2:
+        mappable = matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(0.0, 1.0),
+                                                cmap=responsibility_colormap(colors))
+        colorbar = ax.get_figure().colorbar(mappable, ax=ax if axes is None else axes,
+                                            ticks=[0.0, 0.5, 1.0], fraction=0.05, pad=0.02,
+                                            shrink=0.8 if axes is None else 0.5, aspect=20,
+                                            anchor=(0.0, 1.0))
+        colorbar.ax.set_yticklabels(["0: component 0", "0.5: undecided", "1: component 1"],
+                                    fontsize=8)
+        colorbar.set_label(r"responsibility of component 1, $\gamma_{n1}$", fontsize=9)
+        return colorbar
+    handles = _responsibility_legend_handles(n_components, colors)
+    return ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                     borderaxespad=0.0, frameon=False, fontsize=8)
 
 
 # ---------------------------------------------------------------------------
@@ -525,6 +799,16 @@ def plot_state(ax, data, state: EMState, *, n_std: float = 2.0, color_by=None,
                title: bool = True, features=None) -> dict:
     """Draw one EM state over the data: points, n-sigma ellipses, means.
 
+    One colour meaning per axes, automatically:
+
+    - ``color_by='vowel'``: points in vowel colours and markers; the
+      ellipses and means in one neutral dark grey (:data:`OVER_VOWELS_COLOR`),
+      told apart by line style (:func:`component_linestyles`), so a component
+      is never mistaken for a vowel.
+    - ``color_by='responsibility'`` or ``'none'``: the ellipses and means in
+      the component colours, the points coloured by responsibility (see
+      :func:`plot_responsibilities`) or grey.
+
     Parameters
     ----------
     ax : matplotlib Axes or None
@@ -543,7 +827,10 @@ def plot_state(ax, data, state: EMState, *, n_std: float = 2.0, color_by=None,
     dims : (int, int), optional
         Columns on x and y.
     legend : bool, default=True
-        Vowel legend (only with vowel colours).
+        Keys, outside the axes on the right: the vowels (with vowel colours)
+        and the ellipses ('2-sigma ellipse of component k'), and for
+        responsibility colours the colour bar or legend of
+        :func:`add_responsibility_key`.
     title : bool, default=True
         Title 'iteration t   L = ...'.
     features : sequence of str, optional
@@ -553,30 +840,55 @@ def plot_state(ax, data, state: EMState, *, n_std: float = 2.0, color_by=None,
     -------
     dict
         'points' (PathCollection), 'ellipses' (list of Ellipse), 'means'
-        (PathCollection), 'legend' (Legend or None), 'title' (Text or None).
+        (PathCollection), 'legend' (Legend or None), 'key' (the
+        responsibility key or None), 'title' (Text or None).
     """
     ax = plt.gca() if ax is None else ax
     X, vowel_id, features = _unpack_data(data, features)
     color_by = _resolve_color_by(color_by, vowel_id)
     x_dim, y_dim = format_axes(ax, features, dims=dims, vowel_chart=vowel_chart)
-    colors = component_colors(state.n_components)
+    n_components = state.n_components
+    colors = component_colors(n_components)
     scatter_kwargs = dict(s=10, alpha=0.55, linewidths=0)
+    has_responsibilities = state.responsibilities is not None
+    handles, key = [], None
     if color_by == "vowel":
-        artists = plot_vowels(ax, data, dims=(x_dim, y_dim), legend=legend, **scatter_kwargs)
-        points, artist_legend = artists.points, artists.legend
-    elif color_by == "responsibility" and state.responsibilities is not None:
+        points = plot_vowels(ax, data, dims=(x_dim, y_dim), legend=False,
+                             **scatter_kwargs).points
+        handles = _vowel_legend_handles(vowel_id, marker=None)
+    elif color_by == "responsibility" and has_responsibilities:
         points = plot_responsibilities(ax, X, state.responsibilities, colors=colors,
                                        dims=(x_dim, y_dim), **scatter_kwargs)
-        artist_legend = None
     else:
         points = ax.scatter(X[:, x_dim], X[:, y_dim], color=_UNLABELLED_COLOR, **scatter_kwargs)
-        artist_legend = None
-    gaussians = plot_gaussians(ax, state.means, state.covariances, n_std, colors=colors,
-                               dims=(x_dim, y_dim))
+    over_vowels = color_by == "vowel"
+    if over_vowels:
+        gaussians = plot_gaussians(
+            ax, state.means, state.covariances, n_std,
+            colors=np.tile(OVER_VOWELS_COLOR, (n_components, 1)), dims=(x_dim, y_dim),
+            linestyles=component_linestyles(n_components), linewidth=1.5,
+            mean_kwargs={"edgecolors": "white", "s": 90})
+    else:
+        gaussians = plot_gaussians(ax, state.means, state.covariances, n_std, colors=colors,
+                                   dims=(x_dim, y_dim))
     _set_fixed_limits(ax, X[:, [x_dim, y_dim]], vowel_chart=vowel_chart)
+    artist_legend = None
+    if legend:
+        if color_by == "responsibility" and has_responsibilities and n_components > 2:
+            # Component colours mean both the dots and the ellipses.
+            handles = _responsibility_legend_handles(n_components, colors, n_std)
+        else:
+            handles += component_legend_handles(n_components, n_std=n_std,
+                                                over_vowels=over_vowels, colors=colors)
+            if color_by == "responsibility" and has_responsibilities:
+                key = add_responsibility_key(ax, 2, colors=colors)
+        artist_legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                                  borderaxespad=0.0, frameon=False, fontsize=9)
+        if color_by == "responsibility" and has_responsibilities and n_components > 2:
+            key = artist_legend  # the legend is the key
     title_text = ax.set_title(_state_title(state), fontsize=10) if title else None
     return {"points": points, "ellipses": gaussians.ellipses, "means": gaussians.means,
-            "legend": artist_legend, "title": title_text}
+            "legend": artist_legend, "key": key, "title": title_text}
 
 
 def _off_scale_note(initial_log_likelihood: float) -> str:
@@ -655,10 +967,22 @@ def plot_iterations(history, data=None, iterations=None, *, n_std: float = 2.0,
     curve_ax.set_title("log-likelihood", fontsize=10)
     for ax in axes[n_panels:]:
         ax.set_visible(False)
+    # One key for the whole figure, on the right: the vowels and the
+    # ellipses, or the responsibility colours and the ellipses.
     _, vowel_id, _ = _unpack_data(data, features)
-    if vowel_id is not None and _resolve_color_by(color_by, vowel_id) == "vowel":
-        figure.legend(handles=_vowel_legend_handles(vowel_id), loc="outside right upper",
-                      frameon=False, fontsize=9)
+    resolved = _resolve_color_by(color_by, vowel_id)
+    n_components = history[0].n_components
+    colors = component_colors(n_components)
+    by_responsibility = resolved == "responsibility" and history[0].responsibilities is not None
+    if by_responsibility and n_components > 2:
+        handles = _responsibility_legend_handles(n_components, colors, n_std)
+    else:
+        handles = _vowel_legend_handles(vowel_id, marker=None) if resolved == "vowel" else []
+        handles += component_legend_handles(n_components, n_std=n_std,
+                                            over_vowels=resolved == "vowel", colors=colors)
+    if by_responsibility and n_components == 2:
+        add_responsibility_key(axes[0], 2, colors=colors, axes=list(axes[:n_panels]))
+    figure.legend(handles=handles, loc="outside right upper", frameon=False, fontsize=9)
     figure.suptitle(
         f"EM, K = {history[0].n_components}, {history[0].covariance_type} covariances: "
         f"{n_std:g}-sigma ellipses ({100 * mass_within(n_std):.1f} % of each Gaussian)",

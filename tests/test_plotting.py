@@ -26,9 +26,14 @@ from PIL import Image
 from gmm_lab.data import load_vowels
 from gmm_lab.em import run_em
 from gmm_lab.plotting import (
+    OVER_VOWELS_COLOR,
+    VOWEL_COLORS,
     EMView,
     LockedFigure,
+    add_responsibility_key,
     component_colors,
+    component_legend_handles,
+    component_linestyles,
     default_iterations,
     plot_gaussians,
     plot_iterations,
@@ -36,11 +41,16 @@ from gmm_lab.plotting import (
     plot_responsibilities,
     plot_state,
     plot_vowels,
+    responsibility_colormap,
     responsibility_colors,
+    vowel_color,
+    vowel_marker,
 )
 from gmm_lab.states import EMState, History
 
-TAB10 = matplotlib.colormaps["tab10"].colors
+# Paul Tol's "muted" teal and indigo, written out here, not read from the module.
+IY_RGB = (0x44 / 255, 0xAA / 255, 0x99 / 255)
+IH_RGB = (0x33 / 255, 0x22 / 255, 0x88 / 255)
 
 
 def make_state(iteration, means, covariances, n_samples, *, log_likelihood=-1000.0,
@@ -371,8 +381,8 @@ def test_vowel_colours_and_legend(data, two_states):
     view = EMView(data, two_states)
     colors = view.points.get_facecolors()[:, :3]
     is_iy = data.vowel_id == 1
-    np.testing.assert_allclose(colors[is_iy], np.tile(TAB10[0], (is_iy.sum(), 1)))
-    np.testing.assert_allclose(colors[~is_iy], np.tile(TAB10[1], ((~is_iy).sum(), 1)))
+    np.testing.assert_allclose(colors[is_iy], np.tile(IY_RGB, (is_iy.sum(), 1)))
+    np.testing.assert_allclose(colors[~is_iy], np.tile(IH_RGB, ((~is_iy).sum(), 1)))
     labels = [text.get_text() for text in view.ax.get_legend().get_texts()]
     assert labels == ["IY /i/ heed", "IH /ɪ/ hid"]
 
@@ -555,3 +565,175 @@ def test_every_plot_renders_on_agg(data, tmp_path):
     assert len(list(tmp_path.glob("*.png"))) == 6
     h = History(states=[history[0]], X=history.X)  # a run of one state
     EMView(data, h).figure.savefig(tmp_path / "one_state.png")
+
+
+# ---------------------------------------------------------------------------
+# colours, markers and keys: one colour meaning per axes, readable without colour
+
+
+def _simulate(rgb, matrix):
+    """sRGB seen through a colour-vision-deficiency matrix (Machado et al. 2009, severity 1)."""
+    rgb = np.asarray(rgb, dtype=float)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    seen = np.clip(linear @ np.asarray(matrix).T, 0.0, 1.0)
+    return np.where(seen <= 0.0031308, 12.92 * seen, 1.055 * seen ** (1 / 2.4) - 0.055)
+
+
+def _lab(rgb):
+    """CIELAB (D65) of sRGB colours, shape (n, 3) -> (n, 3)."""
+    rgb = np.asarray(rgb, dtype=float)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = linear @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                             [0.0193, 0.1192, 0.9505]]).T / [0.9505, 1.0, 1.089]
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]),
+                     200 * (f[:, 1] - f[:, 2])], axis=1)
+
+
+MACHADO = {
+    "normal": np.eye(3),
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                     [-0.011820, 0.042940, 0.968881]],
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                   [0.004733, 0.691367, 0.303900]],
+}
+LABELS = ["IY", "IH", "EH", "AE", "AH", "AA", "AO", "UH", "UW", "ER"]
+
+
+@pytest.mark.parametrize("vision", sorted(MACHADO))
+def test_vowel_colours_stay_apart_under_colour_blindness(vision):
+    colors = np.array([vowel_color(label) for label in LABELS])
+    lab = _lab(_simulate(colors, MACHADO[vision]))
+    distance = np.linalg.norm(lab[:, None] - lab[None], axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    # Every pair is distinct (CIELAB 76 distance > 15; about 2.3 is "just noticeable") ...
+    assert distance.min() > 15, vision
+    # ... and the vowels whose F1/F2 clouds overlap differ much more.
+    for a, b in [("IY", "IH"), ("IH", "EH"), ("EH", "AE"), ("AH", "AA"), ("AA", "AO"),
+                 ("AH", "AO"), ("UH", "UW"), ("UH", "ER"), ("EH", "ER"), ("AE", "AA")]:
+        assert distance[LABELS.index(a), LABELS.index(b)] > 35, (vision, a, b)
+
+
+def test_each_vowel_has_its_own_colour_and_marker():
+    assert len({vowel_color(label) for label in LABELS}) == 10
+    markers = [vowel_marker(label) for label in LABELS]
+    assert len(set(markers)) == 10
+    assert "X" not in markers  # the mark of a component's mean
+    assert vowel_color(1) == vowel_color("IY") and vowel_marker(10) == vowel_marker("ER")
+    assert set(VOWEL_COLORS) == set(LABELS)
+
+
+@pytest.mark.parametrize("n_components", [1, 2, 3, 5, 8, 10, 20])
+def test_no_component_colour_is_a_vowel_colour(n_components):
+    vowels = np.array([vowel_color(label) for label in LABELS])
+    components = component_colors(n_components)
+    distance = np.linalg.norm(components[:, None] - vowels[None], axis=-1)
+    assert distance.min() > 0.05
+    assert len({tuple(c) for c in components}) == n_components
+    neutral = np.linalg.norm(vowels - np.array(OVER_VOWELS_COLOR), axis=1)
+    assert neutral.min() > 0.2  # the ellipses drawn over vowel colours are no vowel's
+
+
+def test_two_component_blend_is_a_grey_in_the_middle():
+    c0, c1 = component_colors(2)
+    np.testing.assert_allclose((c0 + c1) / 2, [0.5, 0.5, 0.5], atol=1e-12)
+    # The colour map of gamma_n1 is the blend: 0 -> c0, 1 -> c1, 0.5 -> grey.
+    cmap = responsibility_colormap()
+    np.testing.assert_allclose(cmap(0.0)[:3], c0, atol=1e-12)
+    np.testing.assert_allclose(cmap(1.0)[:3], c1, atol=1e-12)
+    np.testing.assert_allclose(cmap(0.5)[:3], [0.5, 0.5, 0.5], atol=2 / 255)
+
+
+def test_plot_vowels_draws_each_vowel_with_its_marker(data):
+    fig, ax = plt.subplots()
+    artists = plot_vowels(ax, data, show_means=True)
+    paths = artists.points.get_paths()
+    assert len(paths) == len(data)
+    square = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
+    first_ih = int(np.flatnonzero(data.vowel_id == 2)[0])  # IH is a square
+    np.testing.assert_allclose(paths[first_ih].vertices[:4], square)
+    assert [h.get_marker() for h in artists.legend.legend_handles] == ["o", "s"]
+    # The mean labels have a white halo.
+    assert artists.mean_labels[0].get_path_effects()
+    # A marker passed by the caller is used for every token.
+    fig, ax = plt.subplots()
+    plain = plot_vowels(ax, data, marker="o")
+    assert len(plain.points.get_paths()) == 1
+
+
+def test_plot_state_over_vowels_draws_neutral_ellipses_with_a_key(data, two_states):
+    fig, ax = plt.subplots()
+    artists = plot_state(ax, data, two_states[1])
+    for k, ellipse in enumerate(artists["ellipses"]):
+        np.testing.assert_allclose(ellipse.get_edgecolor()[:3], OVER_VOWELS_COLOR)
+    styles = [ellipse.get_linestyle() for ellipse in artists["ellipses"]]
+    assert styles == ["-", "--"]
+    labels = [text.get_text() for text in artists["legend"].get_texts()]
+    assert labels == ["IY /i/ heed", "IH /ɪ/ hid", "2-sigma ellipse of component 0",
+                      "2-sigma ellipse of component 1"]
+
+
+def test_plot_state_by_responsibility_has_a_colour_bar(data, two_states):
+    n = len(data)
+    responsibilities = np.zeros((n, 2))
+    responsibilities[:, 1] = np.linspace(0.0, 1.0, n)
+    responsibilities[:, 0] = 1.0 - responsibilities[:, 1]
+    state = make_state(1, two_states[1].means, two_states[1].covariances, n,
+                       responsibilities=responsibilities)
+    fig, ax = plt.subplots()
+    artists = plot_state(ax, data, state, color_by="responsibility")
+    colorbar = artists["key"]
+    assert [t.get_text() for t in colorbar.ax.get_yticklabels()] == [
+        "0: component 0", "0.5: undecided", "1: component 1"]
+    # The points' colours are the blend responsibility_colors makes.
+    np.testing.assert_allclose(artists["points"].get_facecolors()[:, :3],
+                               responsibility_colors(responsibilities, component_colors(2)),
+                               atol=2 / 255)
+    for k, ellipse in enumerate(artists["ellipses"]):
+        np.testing.assert_allclose(ellipse.get_edgecolor()[:3], component_colors(2)[k])
+
+
+def test_more_than_two_components_colour_by_the_surest_and_size_by_certainty():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    responsibilities = np.array([[1.0, 0.0, 0.0], [0.2, 0.5, 0.3], [0.1, 0.1, 0.8]])
+    fig, ax = plt.subplots()
+    points = plot_responsibilities(ax, X, responsibilities, s=20, key=True)
+    colors = component_colors(3)
+    np.testing.assert_allclose(points.get_facecolors()[:, :3], colors[[0, 1, 2]])
+    np.testing.assert_allclose(points.get_sizes(), 20 * np.array([1.0, 0.5, 0.8]) ** 2)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:3] == ["component 0", "component 1", "component 2"]
+
+
+def test_component_legend_handles():
+    neutral = component_legend_handles(3, over_vowels=True)
+    assert [h.get_linestyle() for h in neutral] == component_linestyles(3) == ["-", "--", "-."]
+    assert neutral[2].get_label() == "2-sigma ellipse of component 2"
+    many = component_legend_handles(10, n_std=1.5, over_vowels=True)
+    assert [h.get_label() for h in many] == ["1.5-sigma ellipses of the 10 components"]
+    coloured = component_legend_handles(2, over_vowels=False)
+    np.testing.assert_allclose(coloured[1].get_color(), component_colors(2)[1])
+
+
+@pytest.mark.parametrize("color_by, n_components", [("vowel", 2), ("responsibility", 2),
+                                                     ("responsibility", 3), ("none", 2)])
+def test_plot_iterations_has_one_key(data, color_by, n_components, tmp_path):
+    history = run_em(data.X, n_components, random_state=0, init_params="kmeans")
+    figure = plot_iterations(history, data, iterations=[0, -1], color_by=color_by)
+    (legend,) = figure.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    if color_by == "responsibility" and n_components == 3:
+        assert labels[0] == "component 0: its tokens, 2-sigma ellipse"
+    else:
+        assert "2-sigma ellipse of component 1" in labels
+    has_bar = any(ax.get_label() == "<colorbar>" for ax in figure.axes)
+    assert has_bar == (color_by == "responsibility" and n_components == 2)
+    figure.savefig(tmp_path / "key.png")
+
+
+def test_add_responsibility_key_shares_one_bar_between_panels():
+    fig, axes = plt.subplots(1, 2)
+    colorbar = add_responsibility_key(axes[0], 2, axes=list(axes))
+    assert colorbar.ax.get_ylabel().startswith("responsibility of component 1")
