@@ -20,8 +20,38 @@ import itertools
 from typing import NamedTuple
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-__all__ = ["label_agreement", "which_split", "Standardisation", "standardise", "to_original_units"]
+from .em import run_em
+
+__all__ = ["final_states", "label_agreement", "which_split", "Standardisation", "standardise", "to_original_units"]
+
+
+def final_states(X, n_components, seeds, **options) -> list:
+    """The final state of :func:`gmm_lab.em.run_em` from each seed, for counting optima.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_components : int
+    seeds : iterable of int
+        One run per seed (``random_state=seed``).
+    **options
+        Passed to :func:`gmm_lab.em.run_em` (``init_params``, ``tol``, ...).
+
+    Returns
+    -------
+    list of EMState
+        ``run_em(X, n_components, random_state=seed, **options)[-1]`` per seed.
+
+    Notes
+    -----
+    The runs use one OpenMP thread: scikit-learn's k-means (the 'kmeans'
+    start) starts a thread pool on every call, which on a few hundred points
+    costs more than the clustering, and on a busy machine tens of times more.
+    """
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return [run_em(X, n_components, random_state=seed, **options)[-1] for seed in seeds]
 
 
 def label_agreement(labels, reference) -> float:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from gmm_lab.plotting import component_colors, format_axes, plot_state, plot_vowels
 
@@ -30,7 +29,7 @@ GROUP_STYLES = {
 }
 
 
-def plot_groups(ax, data, *, s=12, alpha=0.7) -> Line2D:
+def plot_groups(ax, data, *, s=12, alpha=0.7):
     """Scatter the tokens by speaker group: men against women and children.
 
     Parameters
@@ -110,8 +109,9 @@ def plot_optima(data, states, labelled_by, titles, *, panel_size=(4.2, 3.4)) -> 
     axes = figure.subplots(n_rows, 2, squeeze=False, sharex=True, sharey=True)
     for (left, right), state, labelling, title in zip(axes, states, labelled_by, titles):
         if labelling == "vowel":
-            plot_vowels(left, data, s=12, alpha=0.7, legend=False)
-            left.legend(handles=_vowel_handles(data), loc="upper right", fontsize=8)
+            # plot_vowels' own legend entries (colour and marker), moved inside.
+            handles = plot_vowels(left, data, s=12, alpha=0.7).legend.legend_handles
+            left.legend(handles=handles, loc="upper right", fontsize=8)
             left.set_title("tokens by vowel (the labels EM never sees)", fontsize=10)
         elif labelling == "speaker group":
             plot_groups(left, data)
@@ -122,16 +122,6 @@ def plot_optima(data, states, labelled_by, titles, *, panel_size=(4.2, 3.4)) -> 
         right.set_title(title, fontsize=10)
     responsibility_key(figure, list(axes[:, 1]))
     return figure
-
-
-def _vowel_handles(data) -> list:
-    from gmm_lab.plotting import vowel_color
-
-    handles = []
-    for vowel in data.vowels:
-        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=6,
-                              color=vowel_color(vowel.id), label=vowel.legend))
-    return handles
 
 
 def plot_bound_gains(ax, trace, *, title=None):

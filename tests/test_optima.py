@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import multivariate_normal
 
 from gmm_lab import run_em
-from gmm_lab.optima import label_agreement, standardise, to_original_units, which_split
+from gmm_lab.optima import final_states, label_agreement, standardise, to_original_units, which_split
 
 
 def test_agreement_ignores_component_numbering():
@@ -58,3 +58,12 @@ def test_which_split_names_the_first_labelling_followed():
     assert which_split([0, 0, 0, 0, 1, 1, 1, 1], references) == "vowel"
     assert which_split([1, 0, 1, 0, 1, 0, 1, 0], references) == "speaker"
     assert which_split([0, 0, 1, 1, 0, 0, 1, 1], references) == "other"
+
+
+def test_final_states_are_the_last_states_of_run_em(iy_ih_X):
+    options = dict(covariance_type="full", init_params="kmeans", tol=1e-4)
+    states = final_states(iy_ih_X, 2, [0, 3], **options)
+    for seed, state in zip([0, 3], states):
+        expected = run_em(iy_ih_X, 2, random_state=seed, **options)[-1]
+        assert state.log_likelihood == expected.log_likelihood
+        assert np.array_equal(state.means, expected.means)
