@@ -16,7 +16,19 @@ from .data import SPEAKER_GROUPS, VowelData
 from .gaussian import logsumexp_rows
 from .mixture import GaussianMixture
 
-__all__ = ["GMMClassifier", "speaker_split", "plot_decision_map"]
+__all__ = [
+    "GMMClassifier",
+    "speaker_split",
+    "plot_decision_map",
+    "full_covariances",
+    "plot_classifier_map",
+    "plot_confusion",
+]
+
+# The classes' ellipses are drawn over vowel-coloured tokens, so they get no
+# vowel colour of their own: one dark grey, a line style per class.
+ELLIPSE_COLOR = (0.12, 0.12, 0.12)
+_CLASS_LINESTYLES = ("-", "--", "-.", ":")
 
 
 class GMMClassifier(ClassifierMixin, BaseEstimator):
@@ -188,3 +200,164 @@ def plot_decision_map(ax, classifier, *, xlim, ylim, colors=None, resolution=300
         shading="auto",
         **kwargs,
     )
+
+
+def full_covariances(mixture) -> np.ndarray:
+    """The covariances of a fitted mixture as full matrices, whatever its type.
+
+    Parameters
+    ----------
+    mixture : fitted GaussianMixture (gmm_lab's or scikit-learn's)
+
+    Returns
+    -------
+    ndarray of shape (n_components, n_features, n_features)
+        'full' as stored; 'diag' rows (n_components, n_features) put on the
+        diagonal; 'spherical' (n_components,) times the identity; 'tied'
+        (n_features, n_features) repeated for every component.
+    """
+    covariances = np.asarray(mixture.covariances_, dtype=float)
+    n_components, n_features = mixture.means_.shape
+    kind = mixture.covariance_type
+    if kind == "full":
+        return covariances.copy()
+    if kind == "diag":
+        return covariances[:, :, np.newaxis] * np.eye(n_features)
+    if kind == "spherical":
+        return covariances[:, np.newaxis, np.newaxis] * np.eye(n_features)
+    if kind == "tied":
+        return np.broadcast_to(covariances, (n_components, n_features, n_features)).copy()
+    raise ValueError(f"covariance_type must be 'full', 'diag', 'spherical' or 'tied'; got {kind!r}.")
+
+
+def _rows(data: VowelData, mask) -> VowelData:
+    """The tokens of ``data`` selected by the boolean ``mask``."""
+    return VowelData(
+        X=data.X[mask],
+        features=data.features,
+        vowel_id=data.vowel_id[mask],
+        vowel=data.vowel[mask],
+        speaker_type=data.speaker_type[mask],
+        speaker=data.speaker[mask],
+        agreed=data.agreed[mask],
+    )
+
+
+def _padded_limits(values, margin=0.06):
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = margin * (high - low)
+    return low - pad, high + pad
+
+
+def plot_classifier_map(ax, classifier, data: VowelData, train, *, n_std: float = 2.0,
+                        xlim=None, ylim=None, resolution: int = 300):
+    """The decision map, each class's mixture ellipses, and train and test tokens.
+
+    Shading is the predicted vowel (:func:`plot_decision_map`). Each class's
+    mixture p(x | c) is drawn as the ``n_std``-sigma ellipses of its
+    components in one dark grey, a line style per class (solid for the
+    first class, dashed for the second, ...), with an 'X' at each mean.
+    Tokens keep their vowel's colour: training tokens small and faint, test
+    tokens (``~train``) large with a black edge.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    classifier : fitted GMMClassifier
+        Trained on the two columns of ``data.X`` (x = column 0, y = column 1).
+    data : VowelData
+        Tokens with two features, e.g. F1 and F2.
+    train : array-like of bool, shape (n_samples,)
+        True for the rows the classifier was trained on; the others are test tokens.
+    n_std : float, default=2.0
+        Mahalanobis radius of the ellipses.
+    xlim, ylim : (float, float), optional
+        Region to shade; default the data's range plus 6 %.
+    resolution : int, default=300
+
+    Returns
+    -------
+    dict
+        ``map`` (QuadMesh), ``ellipses`` (list of GaussianArtists, one per
+        class), ``train``, ``test`` (VowelArtists) and ``legend``.
+    """
+    from matplotlib.lines import Line2D
+
+    from .plotting import plot_gaussians, plot_vowels, vowel_color
+
+    if data.X.shape[1] != 2:
+        raise ValueError(f"plot_classifier_map draws two features; data has {data.X.shape[1]} ({data.features}).")
+    train = np.asarray(train, dtype=bool)
+    xlim = _padded_limits(data.X[:, 0]) if xlim is None else xlim
+    ylim = _padded_limits(data.X[:, 1]) if ylim is None else ylim
+    colors = [vowel_color(label) for label in classifier.classes_]
+    shading = plot_decision_map(ax, classifier, xlim=xlim, ylim=ylim, colors=colors,
+                                resolution=resolution, alpha=0.2)
+    ellipses, ellipse_handles = [], []
+    for index, (label, mixture) in enumerate(zip(classifier.classes_, classifier.mixtures_)):
+        style = _CLASS_LINESTYLES[index % len(_CLASS_LINESTYLES)]
+        n_components = mixture.means_.shape[0]
+        ellipses.append(plot_gaussians(
+            ax, mixture.means_, full_covariances(mixture), n_std,
+            colors=np.tile(ELLIPSE_COLOR, (n_components, 1)), linestyle=style, linewidth=1.5,
+            mean_kwargs={"s": 70, "edgecolors": "white", "linewidths": 0.8}))
+        ellipse_handles.append(Line2D([], [], color=ELLIPSE_COLOR, linestyle=style, linewidth=1.5,
+                                      label=f"{label}: {n_std:g}σ ellipses of its {n_components} components"))
+    train_artists = plot_vowels(ax, _rows(data, train), s=9, alpha=0.45, legend=False)
+    test_artists = plot_vowels(ax, _rows(data, ~train), s=34, alpha=0.95, edgecolors="black",
+                               linewidths=0.7, legend=True)
+    vowel_handles = list(test_artists.legend.legend_handles)
+    test_artists.legend.remove()
+    gray = (0.5, 0.5, 0.5)
+    token_handles = [
+        Line2D([], [], linestyle="none", marker="o", markersize=3.5, color=gray, alpha=0.6,
+               label=f"training token ({int(train.sum())})"),
+        Line2D([], [], linestyle="none", marker="o", markersize=7, color=gray, markeredgecolor="black",
+               label=f"test token ({int((~train).sum())})"),
+        Line2D([], [], linestyle="none", marker="X", markersize=9, color=ELLIPSE_COLOR,
+               markeredgecolor="white", label="component mean"),
+    ]
+    legend = ax.legend(handles=vowel_handles + token_handles + ellipse_handles, loc="upper left",
+                       bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, fontsize=9)
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    return {"map": shading, "ellipses": ellipses, "train": train_artists, "test": test_artists,
+            "legend": legend}
+
+
+def plot_confusion(ax, y_true, y_pred, labels, *, tick_labels=None, min_percent: float = 1.0):
+    """The confusion matrix in row percentages: each row is a spoken vowel.
+
+    Cell (i, j) is 100 * (tokens of vowel i predicted as j) / (tokens of
+    vowel i), so every row sums to 100 and the diagonal is each vowel's
+    recall; cells of at least ``min_percent`` are written out.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    y_true, y_pred : array-like of shape (n_samples,)
+        Spoken and predicted labels.
+    labels : sequence of str
+        Row and column order.
+    tick_labels : sequence of str, optional
+        Row names (default ``labels``); columns always show ``labels``.
+    min_percent : float, default=1.0
+
+    Returns
+    -------
+    percentages : ndarray of shape (n_labels, n_labels)
+    image : AxesImage
+    """
+    from sklearn.metrics import confusion_matrix
+
+    percentages = 100 * confusion_matrix(y_true, y_pred, labels=labels, normalize="true")
+    image = ax.imshow(percentages, cmap="Blues", vmin=0, vmax=100)
+    n_labels = len(labels)
+    ax.set(xticks=range(n_labels), yticks=range(n_labels), xlabel="predicted vowel", ylabel="spoken vowel")
+    ax.set_xticklabels(labels)
+    ax.set_yticklabels(labels if tick_labels is None else tick_labels)
+    for (row, col), value in np.ndenumerate(percentages):
+        if value >= min_percent:
+            ax.text(col, row, f"{value:.0f}", ha="center", va="center", fontsize=8,
+                    color="white" if value > 50 else "black")
+    return percentages, image

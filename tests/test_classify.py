@@ -75,3 +75,53 @@ def test_decision_map_shades_the_predicted_class(vowels):
     assert classifier.classes_[int(shade[-1, 0])] == "IY"
     assert classifier.classes_[int(shade[0, -1])] == "AA"
     plt.close(fig)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical", "tied"])
+def test_full_covariances_match_scikit_learns_per_type_shapes(vowels, covariance_type):
+    """Reference: scikit-learn's own score_samples, recomputed by scipy from the full matrices."""
+    from gmm_lab.classify import full_covariances
+
+    X = vowels.X[vowels.vowel == "AA"]
+    theirs = SklearnMixture(2, covariance_type=covariance_type, random_state=0).fit(X)
+    full = SklearnMixture(2, covariance_type="full", random_state=0).fit(X)
+    covariances = full_covariances(theirs)
+    assert covariances.shape == (2, 2, 2)
+    # the full matrices reproduce the model's own log-density in scipy's formula
+    log_density = np.log(sum(
+        w * multivariate_normal(m, c).pdf(X) for w, m, c in zip(theirs.weights_, theirs.means_, covariances)
+    ))
+    np.testing.assert_allclose(log_density, theirs.score_samples(X), rtol=1e-9)
+    assert full_covariances(full).shape == (2, 2, 2)
+
+
+def test_classifier_map_marks_train_and_test_tokens_and_draws_every_ellipse(vowels):
+    import matplotlib.pyplot as plt
+
+    from gmm_lab.classify import plot_classifier_map
+
+    pair = load_vowels(["IY", "IH"])
+    train = pair.speaker % 4 != 0
+    classifier = GMMClassifier(2, covariance_type="diag", random_state=0).fit(pair.X[train], pair.vowel[train])
+    fig, ax = plt.subplots()
+    artists = plot_classifier_map(ax, classifier, pair, train, resolution=40)
+    assert len(artists["train"].points.get_offsets()) == train.sum()
+    assert len(artists["test"].points.get_offsets()) == (~train).sum()
+    assert [len(e.ellipses) for e in artists["ellipses"]] == [2, 2]
+    labels = [text.get_text() for text in artists["legend"].get_texts()]
+    assert f"training token ({train.sum()})" in labels and f"test token ({(~train).sum()})" in labels
+    with pytest.raises(ValueError, match="draws two features"):
+        plot_classifier_map(ax, classifier, load_vowels(["IY", "IH"], features=("f1", "f2", "f3")), train)
+
+
+def test_confusion_rows_are_percentages_of_the_spoken_vowel():
+    import matplotlib.pyplot as plt
+
+    from gmm_lab.classify import plot_confusion
+
+    y_true = np.array(["A", "A", "A", "A", "B", "B"])
+    y_pred = np.array(["A", "A", "A", "B", "B", "B"])
+    fig, ax = plt.subplots()
+    percentages, image = plot_confusion(ax, y_true, y_pred, ["A", "B"])
+    np.testing.assert_allclose(percentages, [[75, 25], [0, 100]])
+    assert [text.get_text() for text in ax.texts] == ["75", "25", "100"]
