@@ -102,3 +102,59 @@ def test_payload_rejects_other_data_and_shapes(small_run, all_tokens):
     run3 = run_em(X3, 2, init_params="k-means++", random_state=0, max_iter=50)
     with pytest.raises(ValueError, match="two features"):
         history_payload(run3)
+
+
+def test_page_is_self_contained(small_run, data):
+    from gmm_lab.viewer import viewer_html
+    from gmm_lab.viewer.page import module_source
+
+    page = viewer_html(small_run, data)
+    assert not re.search(r"https?://", page, flags=re.IGNORECASE)  # nothing to fetch
+    assert re.search(r"<script[^>]+\bsrc=", page) is None  # every script inline
+    assert "export function draw(" in page and "export function render(" in page
+    assert page.count("</script>") == 2  # the payload and the module, neither cut short
+    assert module_source() in page
+    inline = re.search(r'<script type="application/json" id="gmm-em-payload">(.*?)</script>',
+                       page, flags=re.DOTALL).group(1)
+    payload = json.loads(inline)
+    assert decode_array(payload["means"]).tobytes() == np.stack(
+        [s.means for s in small_run]).tobytes()
+
+
+def test_write_viewer_html(tmp_path, small_run, data):
+    from gmm_lab.viewer.page import write_viewer_html
+
+    path = write_viewer_html(tmp_path / "run.html", small_run, data)
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_widget_sends_the_payload_and_the_module(small_run, data):
+    from gmm_lab.viewer import EMViewerWidget
+    from gmm_lab.viewer.page import module_source
+
+    widget = EMViewerWidget(small_run, data, fps=8)
+    assert widget.payload["n_states"] == len(small_run)
+    assert widget.payload["options"]["fps"] == 8.0
+    assert str(widget._esm) == module_source()
+    # no memory address: strict nbval compares text/plain
+    assert repr(widget) == (f"EMViewerWidget({len(small_run)} states, K = 2, {len(data)} tokens, "
+                            "full covariances)")
+
+
+def test_widget_bundle_has_offline_fallbacks(small_run, data):
+    import base64
+    import html
+
+    from gmm_lab.viewer import EMViewerWidget
+
+    widget = EMViewerWidget(small_run, data)
+    bundle, _ = widget._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"] == repr(widget)
+    iframe = bundle["text/html"]
+    assert iframe.startswith("<iframe srcdoc=")
+    srcdoc = re.search(r'srcdoc="(.*?)"', iframe, flags=re.DOTALL).group(1)
+    assert '"' not in srcdoc  # escaped: the attribute is not cut short
+    assert html.unescape(srcdoc) == widget.html_page()
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -521,7 +521,7 @@ function readoutHTML(view, frame) {
   const counts = frame.colors === null ? null : componentCounts(run, frame.colors);
   const rows = [];
   for (let k = 0; k < K; k++) {
-    rows.push(`<tr><td><span class="swatch" style="background:${run.payload.component_colors[k]}"></span>${k}</td>` +
+    rows.push(`<tr><td>${swatch(view, k)}${k}</td>` +
       `<td>${run.weights[t * K + k].toFixed(4)}</td><td>${counts ? counts[k].toFixed(1) : "–"}</td></tr>`);
   }
   const countsNote = frame.colors === null ? "" : ` (N<sub>k</sub> = Σ<sub>n</sub> γ<sub>nk</sub> under γ${sub(frame.colors)})`;
@@ -548,6 +548,12 @@ export function draw(view, index) {
 
 // ---------------------------------------------------------------------------
 // looking inside a step
+
+/** A component's colour swatch, except when the points wear vowel colours (one colour meaning per figure). */
+function swatch(view, k) {
+  if (view.options.color_by === "vowel" && view.run.vowelId) return "";
+  return `<span class="swatch" style="background:${view.run.payload.component_colors[k]}"></span>`;
+}
 
 function fmt(value, digits = 6) {
   if (!Number.isFinite(value)) return String(value);
@@ -576,7 +582,7 @@ function eStepPanel(view, n) {
   const run = view.run, t = gammaFrame(view);
   const e = eStepToken(run, t, n);
   const rows = e.gamma.map((g, k) =>
-    `<tr><td><span class="swatch" style="background:${run.payload.component_colors[k]}"></span>${k}</td>` +
+    `<tr><td>${swatch(view, k)}${k}</td>` +
     `<td>${fmt(e.logWeights[k])}</td><td>${fmt(e.logDensities[k])}</td><td>${fmt(e.weighted[k])}</td>` +
     `<td>${fmt(e.weighted[k] - e.logNorm)}</td><td><b>${fmt(g, 5)}</b></td></tr>`).join("");
   const sumTerms = e.weighted.map((a) => Math.exp(a - e.max));
@@ -617,7 +623,7 @@ function mStepPanel(view, k) {
   return {
     data: { panel: "m-step", component: String(k), iteration: String(t), counts: JSON.stringify(m.Nk),
       weight: JSON.stringify(m.pi), mean: JSON.stringify(m.mu), covariance: JSON.stringify(s) },
-    html: `<h4>M-step ${t} for component ${k} <span class="swatch" style="background:${run.payload.component_colors[k]}"></span> (from γ${sub(t)}, N = ${run.N})</h4>` +
+    html: `<h4>M-step ${t} for component ${k} ${swatch(view, k)} (from γ${sub(t)}, N = ${run.N})</h4>` +
       `<p class="formula">N<sub>k</sub> = Σ<sub>n</sub> γ<sub>nk</sub> = <b>${fmt(m.Nk, 10)}</b></p>` +
       `<p class="formula">π<sub>k</sub> = N<sub>k</sub> / N = ${fmt(m.Nk, 8)} / ${run.N} = <b>${fmt(m.pi, 8)}</b></p>` +
       `<p class="formula">μ<sub>k</sub> = (1/N<sub>k</sub>) Σ<sub>n</sub> γ<sub>nk</sub> x<sub>n</sub> = <b>(${fmt(m.mu[0], 8)}, ${fmt(m.mu[1], 8)})</b> Hz</p>` +
@@ -675,7 +681,7 @@ function tooltipHTML(view, n) {
   const gamma = responsibilitiesAt(run, t);
   const order = [...Array(run.K).keys()].sort((a, b) => gamma[n * run.K + b] - gamma[n * run.K + a]);
   const shown = order.slice(0, 4).map((k) =>
-    `<span class="swatch" style="background:${run.payload.component_colors[k]}"></span>γ<sub>${k}</sub> = ${gamma[n * run.K + k].toFixed(3)}`);
+    `${swatch(view, k)}γ<sub>${k}</sub> = ${gamma[n * run.K + k].toFixed(3)}`);
   return `<b>token ${n}</b>: ${tokenDescription(run, n)}<br>responsibilities at γ${sub(t)}: ${shown.join(", ")}` +
     (run.K > 4 ? ", others smaller" : "") + `<br><i>click for its E-step</i>`;
 }
