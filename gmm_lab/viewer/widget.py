@@ -42,9 +42,15 @@ def history_png(history, data=None, *, dpi: int = 72) -> bytes:
     """PNG of :func:`gmm_lab.plotting.plot_iterations` for the run: the picture without scripts."""
     from ..plotting import plot_iterations
 
+    from PIL import Image  # matplotlib's own dependency
+
     figure = plot_iterations(history, data)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
+    # 256 colours (median cut) keep the picture and take a third of the bytes.
+    picture = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    buffer = io.BytesIO()
+    picture.quantize(256, method=Image.Quantize.MEDIANCUT).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 

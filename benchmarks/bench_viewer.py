@@ -1,0 +1,148 @@
+"""Size and speed of the browser viewer (gmm_lab.viewer), the issue's worst case.
+
+A 100-iteration, K = 10 run on all 1520 tokens (k-means++ from seed 0,
+tol=0 so that it takes all 100 steps). Printed:
+
+- the payload (the run packed for the browser, compact JSON), the offline
+  HTML page, and the widget's output as a notebook would store it
+  (text/html iframe fallback and image/png picture; the widget view itself
+  is a few bytes, its state holds the payload once more when saved);
+- key press on the slider -> repainted figure in headless Chromium, timed
+  inside the page: from the keydown's timestamp to the next
+  requestAnimationFrame callback after the frame was drawn ("next frame"),
+  and to the one after that ("after paint", when the pixels have been
+  presented). Median and range over the steps; the target is a median of at
+  most 33 ms (two frames at 60 Hz).
+
+Run: ``python benchmarks/bench_viewer.py [--steps 30]``. Needs Debian's
+chromium and the Python playwright package for the latency part. Numbers
+only, nothing asserted: they depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from gmm_lab import load_vowels, run_em
+from gmm_lab.viewer import history_payload
+from gmm_lab.viewer.page import page_from_payload
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+#: Installed in the page: time each key press on the slider to the repaint.
+TIMING_JS = """
+() => {
+    const slider = document.querySelector('input.frame-slider');
+    window.latencies = [];
+    window.afterPaint = [];
+    let pressed = null;
+    slider.addEventListener('keydown', (event) => { pressed = event.timeStamp; });
+    // Added after the viewer's own listener, so this runs once the frame is drawn.
+    slider.addEventListener('input', () => {
+        const start = pressed;
+        requestAnimationFrame(() => {
+            window.latencies.push(performance.now() - start);
+            requestAnimationFrame(() => window.afterPaint.push(performance.now() - start));
+        });
+    });
+}
+"""
+
+
+def the_run():
+    data = load_vowels()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not converging in 100 steps is the point (tol=0)
+        history = run_em(data.X, 10, init_params="k-means++", random_state=0, max_iter=100,
+                         tol=0.0)
+    return history, data
+
+
+def sizes(history, data) -> dict:
+    from gmm_lab.viewer import EMViewerWidget
+
+    payload = history_payload(history, data)
+    widget = EMViewerWidget(history, data)
+    bundle, _ = widget._repr_mimebundle_()
+    return {
+        "payload": len(json.dumps(payload, separators=(",", ":"))),
+        "page": len(page_from_payload(payload).encode("utf-8")),
+        "text/html": len(bundle["text/html"].encode("utf-8")),
+        "image/png": len(bundle["image/png"]),
+        "widget state (payload + module)": len(json.dumps(widget.payload, separators=(",", ":")))
+        + len(str(widget._esm)),
+    }
+
+
+def latencies(page_path: Path, steps: int, half_steps: bool) -> tuple:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1000})
+            errors = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.route("**/*", lambda route: route.continue_()
+                       if route.request.url.startswith(("file:", "data:")) else route.abort())
+            page.goto(page_path.as_uri())
+            page.wait_for_selector("canvas.scatter")
+            if not half_steps:
+                page.locator("input.half-steps").uncheck()
+            page.evaluate(TIMING_JS)
+            slider = page.locator("input.frame-slider")
+            slider.focus()
+            page.keyboard.press("Home")
+            page.wait_for_timeout(200)
+            page.evaluate("() => { window.latencies = []; window.afterPaint = []; }")
+            for _ in range(steps):
+                page.keyboard.press("ArrowRight")
+                page.wait_for_timeout(120)
+            page.wait_for_timeout(300)
+            first = np.array(page.evaluate("() => window.latencies"))
+            painted = np.array(page.evaluate("() => window.afterPaint"))
+            if errors:
+                raise RuntimeError(f"page errors: {errors}")
+            return first, painted
+        finally:
+            browser.close()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30, help="key presses timed (default: 30)")
+    parser.add_argument("--verbose", action="store_true", help="print every step's latency")
+    args = parser.parse_args(argv)
+    history, data = the_run()
+    print(f"{len(data)} tokens, K = {history[0].n_components}, {len(history) - 1} iterations")
+    for name, size in sizes(history, data).items():
+        print(f"  {name:<32} {size / 1e3:8.1f} kB")
+    if not Path(CHROMIUM).is_file():
+        print(f"latency: skipped (no Chromium at {CHROMIUM})")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "run.html"
+        path.write_text(page_from_payload(history_payload(history, data)), encoding="utf-8")
+        for half_steps in (True, False):
+            first, painted = latencies(path, args.steps, half_steps)
+            label = "half-steps" if half_steps else "whole iterations"
+            if args.verbose:
+                print(f"  {label}, next frame, per step (ms):", np.round(first, 1).tolist())
+            for name, values in (("next frame", first), ("after paint", painted)):
+                print(f"key -> repaint, {label:<16} {name:<11}: median {np.median(values):5.1f} ms, "
+                      f"range {values.min():5.1f}-{values.max():5.1f} ms ({values.size} steps)")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
