@@ -14,6 +14,7 @@ The pieces, in the order data flows through them::
 from .data import VOWELS, VowelData, load_vowels, vowel_info
 from .em import (
     CollapsedComponentWarning,
+    RegularizationWarning,
     e_step,
     em,
     initial_parameters,
@@ -65,6 +66,7 @@ __all__ = [
     "load_vowels",
     "vowel_info",
     "CollapsedComponentWarning",
+    "RegularizationWarning",
     "SingularCovarianceError",
     "e_step",
     "em",

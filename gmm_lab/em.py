@@ -19,7 +19,6 @@ small and the loop stays fast on a million points.
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 from numbers import Integral, Real
 
@@ -28,6 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from threadpoolctl import ThreadpoolController
 
+from ._warnings import warn
 from .gaussian import _weighted_log_density_kernel, log_responsibilities
 from .states import EMState, History
 
@@ -35,6 +35,7 @@ __all__ = [
     "COVARIANCE_TYPES",
     "INIT_METHODS",
     "CollapsedComponentWarning",
+    "RegularizationWarning",
     "em",
     "run_em",
     "e_step",
@@ -51,13 +52,51 @@ ENGINES = ("auto", "2d", "general")
 # 1 MiB: it stays in cache while a dozen whole-array operations run over it.
 CHUNK_ELEMENTS = 1 << 17
 
-# scikit-learn adds 10 machine epsilons to N_k so that an empty component
-# divides 0 by a tiny number instead of by 0; kept for identical numbers.
+# scikit-learn adds 10 machine epsilons to every N_k so that an empty
+# component divides 0 by a tiny number instead of by 0. gmm_lab floors N_k
+# at that value instead: the same for an empty component, and no bias
+# otherwise (scikit-learn's pulls a mean towards the origin by 10 eps of its
+# distance, which adds (10 eps |mu|)^2 to the variance of a component on a
+# single point 1e12 away: 4.9e-6, five times reg_covar).
 _EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
+
+# One-pass covariances whose terms exceed Sigma_dd + reg_covar by more than
+# this are recomputed about the component's own mean: about 1e-12 relative
+# error at most in float64 (1e4 * a few eps). Real formants stay far below
+# (tens to hundreds); a component on a far point is at 1e10 and above.
+# The second entry is for float32 data, whose statistics carry 6e-8.
+_CANCELLATION_LIMIT = (1e4, 1e3)
 
 
 class CollapsedComponentWarning(UserWarning):
     """A component shrank onto (nearly) a point or a line; reg_covar keeps it alive."""
+
+
+class RegularizationWarning(UserWarning):
+    """reg_covar is not small next to the data's own variance: it shapes every covariance."""
+
+
+# reg_covar above this fraction of a feature's variance "swamps" the data.
+_SWAMPED_FRACTION = 0.1
+
+
+def _warn_if_reg_covar_swamps(X, reg_covar) -> bool:
+    """Warn (and return True) when reg_covar > 0.1 x the smallest feature variance of X."""
+    if reg_covar <= 0:
+        return False
+    variances = np.var(X, axis=0, dtype=np.float64)
+    feature = int(np.argmin(variances))
+    if not reg_covar > _SWAMPED_FRACTION * variances[feature]:
+        return False
+    warn(
+        f"reg_covar={reg_covar:g} is more than a tenth of the variance of feature "
+        f"{feature} of X ({variances[feature]:.3g}): every covariance will be "
+        "mostly reg_covar on its diagonal, whatever the data, and components "
+        "will look collapsed. Rescale X (standardise it, or use larger units) "
+        "or lower reg_covar.",
+        RegularizationWarning,
+    )
+    return True
 
 
 # ---------------------------------------------------------------------------
@@ -77,9 +116,23 @@ def check_data(X, n_components=None, name="X") -> np.ndarray:
     """
     try:
         X = np.asarray(X)
+        if X.dtype.kind == "O":  # objects: accept numbers, refuse complex ones below
+            X = np.array(X.tolist())
+        if X.dtype.kind == "c":
+            raise TypeError(
+                f"{name} is complex ({X.dtype}); complex data is not supported. "
+                "Pass the real part (X.real) or the modulus (abs(X)) if that is what you mean."
+            )
         if X.dtype != np.float32:
             X = X.astype(np.float64)
-    except (TypeError, ValueError) as error:
+    except TypeError as error:
+        if "complex" in str(error):
+            raise
+        raise TypeError(
+            f"{name} must be a numeric array of shape (n_samples, n_features); "
+            f"converting it to float failed: {error}"
+        ) from None
+    except ValueError as error:
         raise TypeError(
             f"{name} must be a numeric array of shape (n_samples, n_features); "
             f"converting it to float failed: {error}"
@@ -114,6 +167,36 @@ def check_enough_points(n_samples, n_components) -> None:
         )
 
 
+def check_responsibilities(responsibilities, n_samples) -> np.ndarray:
+    """gamma of shape (n_samples, n_components): finite, >= 0, as float64."""
+    try:
+        responsibilities = np.asarray(responsibilities, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            "responsibilities must be a numeric array of shape (n_samples, "
+            f"n_components); converting it to float failed: {error}"
+        ) from None
+    if responsibilities.ndim != 2 or responsibilities.shape[0] != n_samples:
+        raise ValueError(
+            f"responsibilities must have shape (n_samples, n_components) = "
+            f"({n_samples}, K); got {responsibilities.shape}. Pass one row per point of X."
+        )
+    if not np.all(np.isfinite(responsibilities)):
+        rows = np.flatnonzero(~np.isfinite(responsibilities).all(axis=1))
+        raise ValueError(
+            f"responsibilities contain NaN or infinity in {rows.size} row(s), the "
+            f"first at row {rows[0]}. Compute them in log space (log-sum-exp) "
+            "and exponentiate at the end."
+        )
+    if responsibilities.size and responsibilities.min() < 0:
+        row, column = np.unravel_index(np.argmin(responsibilities), responsibilities.shape)
+        raise ValueError(
+            f"responsibilities must be >= 0 (probabilities); got "
+            f"{responsibilities[row, column]:.3g} at row {row}, component {column}."
+        )
+    return responsibilities
+
+
 def check_n_components(n_components) -> int:
     if isinstance(n_components, bool) or not isinstance(n_components, Integral):
         raise TypeError(
@@ -135,6 +218,12 @@ def check_covariance_type(covariance_type) -> str:
 
 
 def check_init_params(init_params) -> str:
+    if not isinstance(init_params, str):
+        raise TypeError(
+            f"init_params must be a string, one of "
+            f"{', '.join(repr(i) for i in INIT_METHODS)}; got {init_params!r} of type "
+            f"{type(init_params).__name__}."
+        )
     init = _INIT_ALIASES.get(init_params, init_params)
     if init not in INIT_METHODS:
         raise ValueError(
@@ -153,7 +242,8 @@ def _check_number(value, name, *, low, integer=False, low_inclusive=True):
         raise TypeError(f"{name} must be {expected}; got {value!r}.")
     if value < low or (value == low and not low_inclusive) or not np.isfinite(value):
         sign = ">=" if low_inclusive else ">"
-        raise ValueError(f"{name} must be {sign} {low}; got {value}.")
+        finite = "" if integer else " and finite"
+        raise ValueError(f"{name} must be {sign} {low}{finite}; got {value}.")
     return value
 
 
@@ -226,6 +316,19 @@ def check_precisions(precisions, covariance_type, n_components, n_features) -> n
                 "is <= 0), so it is not the inverse of a covariance matrix."
             )
     return precisions
+
+
+def _check_engine(engine, n_features) -> str:
+    if engine not in ENGINES:
+        raise ValueError(
+            f"engine must be one of {', '.join(repr(e) for e in ENGINES)}; got "
+            f"{engine!r}. Use 'auto' unless you are comparing the two kernels."
+        )
+    if engine == "2d" and n_features != 2:
+        raise ValueError(
+            f"engine='2d' needs 2 features; X has {n_features}. Use engine='auto' or 'general'."
+        )
+    return engine
 
 
 def check_initial_parameters(
@@ -321,34 +424,58 @@ def _feature_rows(X, shift) -> np.ndarray:
     return features
 
 
-def _parameters_from_statistics(statistics, covariance_type, reg_covar, shift):
-    """theta from (N_k, sum gamma x, sum gamma x x^T), the M-step proper.
+def _moments_from_statistics(statistics, shifts):
+    """N_k, mu_k and the unregularised full Sigma_k from sums about ``shifts``.
 
     Parameters
     ----------
     statistics : ndarray of shape (n_components, 1 + D + D (D + 1) / 2)
-        resp^T @ [1, x, upper(x x^T)] for x centred on ``shift``.
+        resp^T @ [1, x - c_k, upper((x - c_k)(x - c_k)^T)].
+    shifts : ndarray of shape (n_features,) or (n_components, n_features)
+        The centre c_k the sums were taken about (one for all, or one each).
 
     Returns
     -------
     counts : ndarray of shape (n_components,)
-        N_k (plus a 1e-15 guard against empty components).
+        N_k, floored at 10 machine epsilons (an empty component divides 0
+        by a tiny number instead of by 0).
     means : ndarray of shape (n_components, n_features)
     covariances : ndarray of shape (n_components, n_features, n_features)
+        (1/N_k) sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T, before the
+        covariance type's restriction and reg_covar.
+    second_moments : ndarray of shape (n_components, n_features)
+        (1/N_k) sum_n gamma_nk (x_nd - c_kd)^2, the size of the terms the
+        covariance was computed from (for the cancellation test).
     """
     n_components = statistics.shape[0]
-    n_features = shift.shape[0]
-    counts = statistics[:, 0] + _EMPTY_COMPONENT_GUARD  # N_k
-    centred_means = statistics[:, 1 : 1 + n_features] / counts[:, np.newaxis]  # mu_k
-    second_moments = np.empty((n_components, n_features, n_features))
+    n_features = np.shape(shifts)[-1]
+    counts = np.maximum(statistics[:, 0], _EMPTY_COMPONENT_GUARD)  # N_k
+    centred_means = statistics[:, 1 : 1 + n_features] / counts[:, np.newaxis]  # mu_k - c_k
+    covariances = np.empty((n_components, n_features, n_features))
     rows, cols = _upper_indices(n_features)
-    second_moments[:, rows, cols] = statistics[:, 1 + n_features :]
-    second_moments[:, cols, rows] = statistics[:, 1 + n_features :]
-    # Sigma_k = (1/N_k) sum_n gamma_nk x_n x_n^T - mu_k mu_k^T
-    covariances = second_moments / counts[:, np.newaxis, np.newaxis]
+    covariances[:, rows, cols] = statistics[:, 1 + n_features :]
+    covariances[:, cols, rows] = statistics[:, 1 + n_features :]
+    # Sigma_k = (1/N_k) sum_n gamma_nk (x_n - c)(x_n - c)^T - (mu_k - c)(mu_k - c)^T
+    covariances /= counts[:, np.newaxis, np.newaxis]
+    second_moments = np.diagonal(covariances, axis1=1, axis2=2).copy()
     covariances -= centred_means[:, :, np.newaxis] * centred_means[:, np.newaxis, :]
-    covariances = _restrict(covariances, counts, covariance_type, reg_covar)
-    return counts, centred_means + shift, covariances
+    return counts, centred_means + shifts, covariances, second_moments
+
+
+def _cancelled(covariances, second_moments, reg_covar, dtype) -> np.ndarray:
+    """Components whose one-pass covariance lost too many digits, shape (n_components,).
+
+    Sigma_dd = S_dd - (mu_d - c_d)^2 carries an absolute rounding error of a
+    few eps * S_dd (S_dd: the mean squared distance to the centre c), so
+    its relative error is about eps * S_dd / (Sigma_dd + reg_covar). A
+    component on a point far from c has S_dd of 1e10 and Sigma_dd of 1e-6:
+    every digit is lost. Flag it when the ratio passes _CANCELLATION_LIMIT
+    (four decimal digits lost out of sixteen); NaN or inf are flagged too.
+    """
+    variances = np.diagonal(covariances, axis1=1, axis2=2) + reg_covar
+    limit = _CANCELLATION_LIMIT[np.dtype(dtype).itemsize < 8]
+    # a variance that came out negative lost every digit
+    return ~np.all((variances > 0) & (second_moments <= limit * variances), axis=1)
 
 
 def _restrict(covariances, counts, covariance_type, reg_covar):
@@ -369,26 +496,32 @@ def _restrict(covariances, counts, covariance_type, reg_covar):
 
 
 def _m_step_two_pass(X, responsibilities, covariance_type, reg_covar):
-    """The M-step with each covariance centred on its new mean (two passes).
+    """The M-step with each covariance summed about its own mean (two passes).
 
-    Exact even for a component collapsed onto a single point far from the
-    data mean, where the one-pass form loses digits to cancellation.
+    The first pass gives m_k = sum_n gamma_nk x_n / N_k; the second sums
+    about it, with the centring corrected (Chan, Golub and LeVeque's
+    corrected two-pass algorithm):
+
+        d_k     = (1/N_k) sum_n gamma_nk (x_n - m_k),   mu_k = m_k + d_k
+        Sigma_k = (1/N_k) sum_n gamma_nk (x_n - m_k)(x_n - m_k)^T - d_k d_k^T
+
+    Exact (to rounding of Sigma_k itself) even for a component holding a
+    single point far from the data mean.
 
     Returns
     -------
     counts, means, covariances
         N_k (shape (n_components,)), mu_k, and full Sigma_k.
     """
-    n_features = X.shape[1]
-    counts = responsibilities.sum(axis=0) + _EMPTY_COMPONENT_GUARD  # N_k
-    means = responsibilities.T @ X / counts[:, np.newaxis]  # mu_k
-    covariances = np.empty((means.shape[0], n_features, n_features))
-    for k, mean in enumerate(means):
-        diff = X - mean
-        # Sigma_k = (1/N_k) sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T
-        covariances[k] = (responsibilities[:, k] * diff.T) @ diff / counts[k]
-    covariances = _restrict(covariances, counts, covariance_type, reg_covar)
-    return counts, means, covariances
+    n_components = responsibilities.shape[1]
+    counts = np.maximum(responsibilities.sum(axis=0), _EMPTY_COMPONENT_GUARD)  # N_k
+    first = responsibilities.T @ X / counts[:, np.newaxis]  # m_k
+    rows, cols = _upper_indices(X.shape[1])
+    statistics = np.empty((n_components, 1 + X.shape[1] + rows.size))
+    for k in range(n_components):
+        statistics[k] = _feature_rows(X, first[k]) @ responsibilities[:, k]
+    _, means, covariances, _ = _moments_from_statistics(statistics, first)
+    return counts, means, _restrict(covariances, counts, covariance_type, reg_covar)
 
 
 def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6) -> tuple:
@@ -412,14 +545,10 @@ def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6) -> tuple
     means : ndarray of shape (n_components, n_features)
     covariances : ndarray of shape (n_components, n_features, n_features)
     """
-    X = check_data(X)
-    responsibilities = np.asarray(responsibilities, dtype=np.float64)
-    if responsibilities.ndim != 2 or responsibilities.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"responsibilities must have shape (n_samples, n_components) = "
-            f"({X.shape[0]}, K); got {responsibilities.shape}."
-        )
+    X = np.asarray(check_data(X), dtype=np.float64)
+    responsibilities = check_responsibilities(responsibilities, X.shape[0])
     check_covariance_type(covariance_type)
+    _check_number(reg_covar, "reg_covar", low=0)
     counts, means, covariances = _m_step_two_pass(X, responsibilities, covariance_type, reg_covar)
     return counts / counts.sum(), means, covariances
 
@@ -491,25 +620,66 @@ def initial_parameters(
     :func:`initial_responsibilities`; precisions_init is turned into
     covariances (Sigma = Lambda^{-1}).
 
+    Two deliberate differences from scikit-learn, both only with the
+    one-point seeds of 'k-means++' and 'random_from_data' (where a row of
+    the responsibilities sums to 0 unless its point is a seed):
+
+    - the weights are normalised to sum to 1 (scikit-learn's sum to K / N);
+      no responsibility changes, only L(theta_0);
+    - a 'tied' covariance is the exact M-step of the seeds, reg_covar I
+      (scikit-learn's formula sums x x^T over every point, seed or not,
+      and starts from a covariance as wide as the data's second moment).
+
+    :class:`~gmm_lab.GaussianMixture` follows scikit-learn in both, to give
+    its numbers.
+
     Returns
     -------
     weights : ndarray of shape (n_components,)
     means : ndarray of shape (n_components, n_features)
     covariances : ndarray of shape (n_components, n_features, n_features)
     """
+    parameters, _ = _initial_parameters(
+        X, n_components, covariance_type, init_params, reg_covar, random_state,
+        weights_init, means_init, precisions_init,
+    )
+    return parameters
+
+
+def _initial_parameters(
+    X, n_components, covariance_type, init_params, reg_covar, random_state,
+    weights_init, means_init, precisions_init, *, like_sklearn=False,
+) -> tuple:
+    """:func:`initial_parameters`, and log of scikit-learn's initial weight sum.
+
+    With ``like_sklearn`` the tied covariance is scikit-learn's
+    (X^T X - sum_k N_k mu_k mu_k^T) / sum_k N_k + reg_covar I: the exact
+    one plus sum_n (1 - r_n) x_n x_n^T / sum_k N_k, r_n = sum_k gamma_nk
+    (zero when every row sums to 1, as with 'kmeans' and 'random').
+
+    Returns
+    -------
+    (weights, means, covariances), log_weight_sum
+        log_weight_sum is log(sum_k N_k / n_samples): what scikit-learn's
+        first lower bound adds to L(theta_0) / N (0 with weights_init).
+    """
     n_features = X.shape[1]
     weights = means = covariances = None
+    log_weight_sum = 0.0
     if weights_init is None or means_init is None or precisions_init is None:
         random_state = check_random_state(random_state)
-        resp = initial_responsibilities(X, n_components, init_params, random_state)
-        counts, means, covariances = _m_step_two_pass(
-            np.asarray(X, dtype=np.float64), np.asarray(resp, dtype=np.float64), covariance_type, reg_covar
-        )
-        # scikit-learn divides by n_samples here, so with one seed point per
-        # component ('k-means++', 'random_from_data') its initial weights sum
-        # to K / N. Normalising changes no responsibility and no later state,
-        # only L(theta_0), which is now a true mixture's log-likelihood.
+        X64 = np.asarray(X, dtype=np.float64)
+        resp = np.asarray(initial_responsibilities(X, n_components, init_params, random_state),
+                          dtype=np.float64)
+        counts, means, covariances = _m_step_two_pass(X64, resp, covariance_type, reg_covar)
         weights = counts / counts.sum()
+        if weights_init is None:
+            log_weight_sum = float(np.log(counts.sum() / X.shape[0]))
+        if like_sklearn and covariance_type == "tied":
+            missing = 1.0 - resp.sum(axis=1)  # 1 - r_n
+            missing[np.abs(missing) < 1e-8] = 0.0
+            extra = (missing * X64.T) @ X64 / counts.sum()
+            covariances = covariances + extra
     if weights_init is not None:
         weights = np.array(weights_init, dtype=np.float64)
     if means_init is not None:
@@ -518,7 +688,7 @@ def initial_parameters(
         covariances = _covariances_from_precisions(
             np.asarray(precisions_init, dtype=np.float64), covariance_type, n_components, n_features
         )
-    return weights, means, covariances
+    return (weights, means, covariances), log_weight_sum
 
 
 # ---------------------------------------------------------------------------
@@ -538,7 +708,7 @@ def _smallest_eigenvalues(covariances) -> np.ndarray:
     """
     if covariances.shape[1] == 2:
         a, b, c = covariances[:, 0, 0], covariances[:, 1, 0], covariances[:, 1, 1]
-        return 0.5 * (a + c) - np.hypot(0.5 * (a - c), b)
+        return (0.5 * a + 0.5 * c) - np.hypot(0.5 * a - 0.5 * c, b)  # no overflow near 1e308
     return np.linalg.eigvalsh(covariances)[:, 0]
 
 
@@ -554,12 +724,19 @@ class _Engine:
         if engine == "2d" and self.n_features != 2:
             raise ValueError(f"engine='2d' needs 2 features; X has {self.n_features}.")
         self.engine = engine
-        # Centring on the data mean keeps x x^T small, so that
-        # sum gamma x x^T / N_k - mu mu^T loses no digits to cancellation.
-        self.shift = X.mean(axis=0, dtype=np.float64)
+        self.X = X
+        # Sums of (x - c)(x - c)^T about a centre c inside the data keep the
+        # one-pass Sigma_k = sum gamma (x - c)(x - c)^T / N_k - (mu_k - c)(mu_k - c)^T
+        # free of cancellation for components near c. The median (of at most
+        # about 4096 rows) stays inside the bulk of the data when a few points
+        # are far away, where the mean would follow them; components far
+        # from c are detected and recomputed about their own mean (maximisation).
+        self.shift = np.median(X[:: max(1, self.n_samples // 4096)], axis=0).astype(np.float64)
         self.features = _feature_rows(X, self.shift.astype(X.dtype))
         self.collapsed = set()
+        self.swamped = _warn_if_reg_covar_swamps(X, reg_covar)
         self._buffers = {}
+        self._kernel = None
 
     def _chunk_columns(self, n_components):
         """Points per chunk: one (K, chunk) block (or (K D, chunk) in the
@@ -606,12 +783,32 @@ class _Engine:
             log_weights, means - self.shift, covariances, self.engine, dtype,
             where=f" at iteration {iteration}",
         )
-        step = self._chunk_columns(n_components)
-        out = self._buffer("out", (n_components, step))
-        work = self._buffer("work", (n_components * work_rows, step))
+        self._kernel = (kernel, work_rows, n_components)  # for a second pass (_recentred)
         resp_t = np.empty((n_components, self.n_samples), dtype) if keep else None
         statistics = np.zeros((n_components, self.features.shape[0]))
         log_likelihood = 0.0
+        for start, stop, resp, chunk_log_likelihood in self._responsibility_chunks():
+            log_likelihood += chunk_log_likelihood
+            # N_k, sum_n gamma_nk x_n, sum_n gamma_nk x_n x_n^T in one product
+            statistics += resp @ self.features[:, start:stop].T
+            if keep:
+                resp_t[:, start:stop] = resp
+        responsibilities = None
+        if keep:
+            resp_t.flags.writeable = False  # the state's view cannot be made writeable
+            responsibilities = resp_t.T
+        return log_likelihood, responsibilities, statistics
+
+    def _responsibility_chunks(self):
+        """Yield (start, stop, gamma^T, L of the chunk) chunk by chunk at the last theta_t.
+
+        gamma^T has shape (K, stop - start) and lives in a reused buffer;
+        L of the chunk is sum_n log sum_k pi_k N(x_n | mu_k, Sigma_k) over it.
+        """
+        kernel, work_rows, n_components = self._kernel
+        step = self._chunk_columns(n_components)
+        out = self._buffer("out", (n_components, step))
+        work = self._buffer("work", (n_components * work_rows, step))
         points = self.features[1 : 1 + self.n_features]
         for start in range(0, self.n_samples, step):
             stop = min(start + step, self.n_samples)
@@ -623,28 +820,55 @@ class _Engine:
             resp -= column_max
             np.exp(resp, out=resp)
             column_sum = resp.sum(axis=0)
-            log_likelihood += float(column_max.sum(dtype=np.float64))
-            log_likelihood += float(np.log(column_sum).sum(dtype=np.float64))
+            chunk_log_likelihood = float(column_max.sum(dtype=np.float64))
+            chunk_log_likelihood += float(np.log(column_sum).sum(dtype=np.float64))
             resp *= np.reciprocal(column_sum, out=column_sum)
-            # N_k, sum_n gamma_nk x_n, sum_n gamma_nk x_n x_n^T in one product
-            statistics += resp @ self.features[:, start:stop].T
-            if keep:
-                resp_t[:, start:stop] = resp
-        responsibilities = None
-        if keep:
-            responsibilities = resp_t.T
-            responsibilities.flags.writeable = False
-        return log_likelihood, responsibilities, statistics
+            yield start, stop, resp, chunk_log_likelihood
 
-    def maximisation(self, statistics, iteration):
-        counts, means, covariances = _parameters_from_statistics(
-            statistics, self.covariance_type, self.reg_covar, self.shift
+    def maximisation(self, statistics, iteration, responsibilities=None):
+        """theta_{t+1} from the sums of the last :meth:`expectation`.
+
+        Components whose one-pass covariance lost digits to cancellation
+        (:func:`_cancelled`: they sit far from the centre of the sums) are
+        summed again about their own mean, from ``responsibilities`` when
+        the state kept them, else from a second pass of the E-step.
+        """
+        counts, means, covariances, second_moments = _moments_from_statistics(statistics, self.shift)
+        flagged = np.flatnonzero(
+            _cancelled(covariances, second_moments, self.reg_covar, self.features.dtype)
         )
+        if flagged.size:
+            counts[flagged], means[flagged], covariances[flagged], _ = _moments_from_statistics(
+                self._recentred(flagged, means[flagged], responsibilities), means[flagged]
+            )
+        covariances = _restrict(covariances, counts, self.covariance_type, self.reg_covar)
         self._warn_collapsed(counts, covariances, iteration)
         return counts / counts.sum(), means, covariances
 
+    def _recentred(self, components, centres, responsibilities=None):
+        """Sums of the E-step's gamma_nk for ``components``, about ``centres``.
+
+        Returns
+        -------
+        ndarray of shape (len(components), 1 + D + D (D + 1) / 2)
+            sum_n gamma_nk [1, x_n - c_k, upper((x_n - c_k)(x_n - c_k)^T)],
+            in float64 from the data as given (not from the shifted copy).
+        """
+        statistics = np.zeros((len(components), self.features.shape[0]))
+        if responsibilities is not None:
+            chunks = [(0, self.n_samples, responsibilities.T, None)]
+        else:
+            chunks = self._responsibility_chunks()
+        for start, stop, resp, _ in chunks:
+            X = np.asarray(self.X[start:stop], dtype=np.float64)
+            for j, (k, centre) in enumerate(zip(components, centres)):
+                statistics[j] += _feature_rows(X, centre) @ np.asarray(resp[k], dtype=np.float64)
+        return statistics
+
     def _warn_collapsed(self, counts, covariances, iteration):
         """Warn once per component whose covariance is held up by reg_covar alone."""
+        if self.swamped:  # already said: reg_covar dominates every covariance
+            return
         smallest = _smallest_eigenvalues(covariances)
         threshold = 2.0 * self.reg_covar
         for k in np.flatnonzero(smallest <= threshold):
@@ -657,21 +881,23 @@ class _Engine:
                 if self.reg_covar > 0
                 else "With reg_covar=0 EM cannot go on: set reg_covar > 0."
             )
-            warnings.warn(
+            warn(
                 f"Component {k} collapsed at iteration {iteration}: it holds "
                 f"{counts[k]:.3g} points' worth of responsibility and its covariance "
                 "is singular (its points coincide, or lie on a line or plane: a "
                 f"feature may be a combination of others). {remedy}",
                 CollapsedComponentWarning,
-                stacklevel=4,
             )
 
-    def states(self, parameters, *, max_iter, tol, keep, extra_steps=0, previous=None):
+    def states(self, parameters, *, max_iter, tol, keep, extra_steps=0, previous=None,
+               first_offset=0.0):
         """Yield states 0, 1, ... from theta_0 = ``parameters``.
 
         Stops after the first state whose mean log-likelihood changed by less
         than ``tol`` (then ``extra_steps`` more, for scikit-learn's counting)
-        or after state ``max_iter``.
+        or after state ``max_iter``. ``first_offset`` is added to state 0's
+        mean log-likelihood in that test only (scikit-learn's initial weights
+        sum to K / N with one-point seeds; see :func:`_initial_parameters`).
         """
         weights, means, covariances = parameters
         previous_mean = -np.inf if previous is None else previous
@@ -698,9 +924,9 @@ class _Engine:
                 remaining_extra = extra_steps if remaining_extra is None else remaining_extra - 1
                 if remaining_extra <= 0:
                     return
-            previous_mean = mean
+            previous_mean = mean + (first_offset if iteration == 0 else 0.0)
             if iteration < max_iter:
-                weights, means, covariances = self.maximisation(statistics, iteration + 1)
+                weights, means, covariances = self.maximisation(statistics, iteration + 1, resp)
 
 
 # ---------------------------------------------------------------------------
@@ -779,8 +1005,7 @@ def em(
     _check_number(max_iter, "max_iter", low=0, integer=True)
     _check_number(tol, "tol", low=0)
     _check_number(reg_covar, "reg_covar", low=0)
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}; got {engine!r}.")
+    _check_engine(engine, X.shape[1])
     weights_init, means_init, precisions_init = check_initial_parameters(
         weights_init, means_init, precisions_init, covariance_type, n_components, X.shape[1]
     )
@@ -808,11 +1033,10 @@ def run_em(X, n_components, **options) -> History:
     X = check_data(X)
     states = list(em(X, n_components, **options))
     if not states[-1].converged and options.get("max_iter", 100) > 0:
-        warnings.warn(
+        warn(
             f"EM did not converge in {len(states) - 1} iterations (tol="
             f"{options.get('tol', 1e-3)}). Increase max_iter or tol, or try "
             "another initialisation.",
             ConvergenceWarning,
-            stacklevel=2,
         )
     return History(states=states, X=X)

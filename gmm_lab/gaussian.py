@@ -93,19 +93,25 @@ def _factors_2d(covariances, where: str = ""):
 
     Sigma = [[a, b], [b, c]] = L L^T with L = [[l11, 0], [l21, l22]]:
     l11 = sqrt(a), l21 = b / l11, l22 = sqrt(c - l21^2).
+
+    Sigma is positive definite exactly when a > 0 and c - l21^2 > 0
+    (Sylvester's criterion, a c - b^2 > 0, divided by a). Written this way
+    nothing is squared before the square root: l21^2 <= c, so no
+    intermediate overflows or underflows where Sigma's own entries do not
+    (a c - b^2 overflows above about 1e154 and underflows below 1e-162).
     """
     a = covariances[:, 0, 0]
     b = covariances[:, 1, 0]
     c = covariances[:, 1, 1]
-    if not (np.all(a > 0) and np.all(a * c - b * b > 0)):  # Sylvester: positive definite
-        bad = ~((a > 0) & (a * c - b * b > 0))
-        raise SingularCovarianceError(_singular_message(int(np.argmax(bad)), where))
-    l11 = np.sqrt(a)
-    l21 = b / l11
-    l22 = np.sqrt(np.maximum(c - l21 * l21, 0.0))
-    if not np.all(l22 > 0):  # positive in exact arithmetic; rounding can take it to 0
-        raise SingularCovarianceError(_singular_message(int(np.argmin(l22)), where))
-    return l11, l21, l22
+    with np.errstate(invalid="ignore", divide="ignore"):
+        l11 = np.sqrt(a)
+        l21 = b / l11
+        l22_squared = c - l21 * l21
+    # positive in exact arithmetic when Sigma is; rounding can take it to 0
+    good = (a > 0) & (l22_squared > 0) & np.isfinite(l21) & np.isfinite(l22_squared)
+    if not np.all(good):
+        raise SingularCovarianceError(_singular_message(int(np.argmin(good)), where))
+    return l11, l21, np.sqrt(l22_squared)
 
 
 # ---------------------------------------------------------------------------
@@ -156,8 +162,8 @@ class _WeightedLogDensity2D:
             means[:, 1],
             _HALF_SQRT / l11,  # sqrt(1/2) z1 = scale_x dx
             _HALF_SQRT / l22,  # sqrt(1/2) z2 = scale_y dy - cross dx
-            _HALF_SQRT * l21 / (l11 * l22),
-            log_weights - np.log(l11 * l22) - LOG_2PI,
+            _HALF_SQRT * (l21 / l11) / l22,
+            log_weights - np.log(l11) - np.log(l22) - LOG_2PI,
         ]).astype(dtype, copy=False)[:, :, np.newaxis]
         self.mean_x, self.mean_y, self.scale_x, self.scale_y, cross, self.constant = coefficients
         self.cross = cross if l21.any() else None  # diagonal covariances have l21 = 0
@@ -383,5 +389,40 @@ def get_predictions(mu, s, p, X) -> np.ndarray:
         they underflow to 0 far from every component, which is why the EM in
         gmm_lab normalises in log space (:func:`responsibilities`) instead of
         dividing Z by its row sums.
+
+    Raises
+    ------
+    ValueError
+        When p is not one finite, non-negative weight per component, or mu
+        or s hold NaN or infinity.
     """
+    mu = np.asarray(mu, dtype=float)
+    n_components = mu.shape[0] if mu.ndim == 2 else None
+    p = _check_weights(p, n_components, name="p")
+    for name, value in (("mu", mu), ("s", s)):
+        if not np.all(np.isfinite(np.asarray(value, dtype=float))):
+            raise ValueError(
+                f"{name} contains NaN or infinity; the parameters must be finite. "
+                "Check the step that computed them (an M-step dividing by an empty "
+                "component's N_k = 0 gives NaN)."
+            )
     return np.exp(weighted_log_densities(X, p, mu, s))
+
+
+def _check_weights(weights, n_components, name="weights") -> np.ndarray:
+    """Mixture weights pi_k: shape (n_components,), finite, >= 0."""
+    weights = np.asarray(weights, dtype=float)
+    if weights.ndim == 2 and weights.shape[1] == 1:  # a column, as some handouts keep it
+        weights = weights[:, 0]
+    if weights.ndim != 1 or (n_components is not None and weights.shape[0] != n_components):
+        raise ValueError(
+            f"{name} must have shape (n_components,) = ({n_components},), one weight "
+            f"per component; got shape {weights.shape}."
+        )
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        bad = int(np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))[0])
+        raise ValueError(
+            f"{name} must be finite and >= 0 (mixing weights pi_k, summing to 1); "
+            f"got {weights[bad]!r} for component {bad}. Weights are N_k / N."
+        )
+    return weights

@@ -9,7 +9,6 @@ the best run, ready for the scrubber.
 from __future__ import annotations
 
 import math
-import warnings
 from time import perf_counter
 
 import numpy as np
@@ -19,10 +18,14 @@ from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._warnings import warn
 from .em import (
     CHUNK_ELEMENTS,
+    ENGINES,
     _Engine,
+    _check_engine,
     _check_number,
+    _initial_parameters,
     check_covariance_type,
     check_enough_points,
     check_init_params,
@@ -30,7 +33,6 @@ from .em import (
     check_n_components,
     compact_covariances,
     expand_covariances,
-    initial_parameters,
 )
 from .gaussian import (
     _precision_factors,
@@ -140,6 +142,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         _check_number(self.reg_covar, "reg_covar", low=0)
         _check_number(self.max_iter, "max_iter", low=0, integer=True)
         _check_number(self.n_init, "n_init", low=1, integer=True)
+        _check_number(self.verbose, "verbose", low=0, integer=True)
+        _check_number(self.verbose_interval, "verbose_interval", low=1, integer=True)
+        _check_engine(self.engine, X.shape[1])
         inits = check_initial_parameters(
             self.weights_init, self.means_init, self.precisions_init,
             self.covariance_type, n_components, X.shape[1],
@@ -179,7 +184,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         lower_bound, states, lower_bounds, converged = best
         if not converged and self.max_iter > 0:
-            warnings.warn(
+            warn(
                 "Best performing initialization did not converge. Try different "
                 "init parameters, or increase max_iter, tol, or check for "
                 "degenerate data.",
@@ -191,7 +196,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = lower_bound
         self.lower_bounds_ = lower_bounds
         self.history_ = History(states=states, X=X)
-        return self.predict(X)
+        # X is validated already: a second validate_data on the array would
+        # warn that a DataFrame's feature names are missing.
+        return self._weighted_chunks(X, lambda weighted: weighted.argmax(axis=1))
 
     def _run_inits(self, X, engine, n_components, init, inits, do_init, n_init, random_state):
         """Run EM from ``n_init`` starts; return the best (lower_bound, states, lower_bounds, converged)."""
@@ -201,21 +208,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 print(f"Initialization {init_index}")
                 started = perf_counter()
             if do_init:
-                parameters = initial_parameters(
-                    X,
-                    n_components,
-                    covariance_type=self.covariance_type,
-                    init_params=init,
-                    reg_covar=self.reg_covar,
-                    random_state=random_state,
-                    weights_init=inits[0],
-                    means_init=inits[1],
-                    precisions_init=inits[2],
+                # scikit-learn's start: its tied covariance, and its first
+                # lower bound with weights summing to K / N for one-point seeds
+                parameters, first_offset = _initial_parameters(
+                    X, n_components, self.covariance_type, init, self.reg_covar,
+                    random_state, *inits, like_sklearn=True,
                 )
                 previous = None
             else:
                 parameters = (self.weights_, self.means_, self.history_[-1].covariances)
                 previous = self.lower_bound_
+                first_offset = 0.0
             # scikit-learn checks convergence after the M-step that follows
             # the converged E-step, so it takes one more step than em().
             states = []
@@ -226,6 +229,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 keep=self.keep_responsibilities,
                 extra_steps=1,
                 previous=previous,
+                first_offset=first_offset,
             ):
                 states.append(state)
                 if self.verbose >= 1 and state.iteration and state.iteration % self.verbose_interval == 0:
@@ -238,8 +242,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 lower_bound = -np.inf
                 lower_bounds = []
             else:
-                lower_bound = states[-2].mean_log_likelihood
                 lower_bounds = [s.mean_log_likelihood for s in states[:-1]]
+                lower_bounds[0] += first_offset
+                lower_bound = lower_bounds[-1]
             converged = self.max_iter > 0 and states[-1].converged
             if self.verbose:
                 status = "converged" if converged else "did not converge"
@@ -280,10 +285,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._weighted_chunks(X, function)
+
+    def _weighted_chunks(self, X, function):
+        """:meth:`_per_chunk` on an X already validated, with ``self.engine``'s kernel."""
         covariances = self._full_covariances()
+        method = "auto" if self.engine not in ENGINES else self.engine
         step = max(1, CHUNK_ELEMENTS // self.means_.shape[0])
         return np.concatenate([
-            function(weighted_log_densities(X[start : start + step], self.weights_, self.means_, covariances))
+            function(weighted_log_densities(
+                X[start : start + step], self.weights_, self.means_, covariances, method=method
+            ))
             for start in range(0, X.shape[0], step)
         ])
 

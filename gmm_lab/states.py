@@ -16,15 +16,47 @@ import numpy as np
 __all__ = ["EMState", "History"]
 
 
+def _locked(array) -> bool:
+    """True when ``array.flags.writeable = True`` would be refused.
+
+    numpy lets the owner of a buffer be made writeable again; a view of a
+    read-only array cannot be.
+    """
+    base = array.base
+    return (
+        not array.flags.writeable
+        and isinstance(base, np.ndarray)
+        and not base.flags.writeable
+    )
+
+
 def _frozen(array):
-    """Return a read-only float array (no copy when it already is one)."""
+    """Return a read-only array that cannot be made writeable again.
+
+    No copy when it already is one (the EM engine hands over its
+    responsibilities that way); otherwise a copy, made read-only, seen
+    through a view.
+    """
     if array is None:
         return None
     array = np.asarray(array)
-    if array.flags.writeable:
-        array = array.copy()
-        array.flags.writeable = False
-    return array
+    if _locked(array):
+        return array
+    owner = array.copy()
+    owner.flags.writeable = False
+    return owner.view()
+
+
+def _restore(instance, state, names) -> None:
+    """Set a frozen dataclass's fields from a pickled ``state``, re-freezing its arrays.
+
+    copy.deepcopy and pickle rebuild arrays as new, writeable ones.
+    """
+    for name, value in state.items():
+        object.__setattr__(instance, name, _frozen(value) if name in names else value)
+
+
+_STATE_ARRAYS = ("weights", "means", "covariances", "responsibilities", "component_counts")
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,9 +108,12 @@ class EMState:
     def __post_init__(self):
         if self.component_counts is None and self.responsibilities is not None:
             object.__setattr__(self, "component_counts", self.responsibilities.sum(axis=0))
-        for name in ("weights", "means", "covariances", "responsibilities", "component_counts"):
+        for name in _STATE_ARRAYS:
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "log_likelihood", float(self.log_likelihood))
+
+    def __setstate__(self, state):
+        _restore(self, state, _STATE_ARRAYS)
 
     @property
     def n_components(self) -> int:
@@ -131,6 +166,9 @@ class History(Sequence):
         object.__setattr__(self, "X", _frozen(self.X))
         if not self.states:
             raise ValueError("A History needs at least one state (the initial guess).")
+
+    def __setstate__(self, state):
+        _restore(self, state, ("X",))
 
     def __len__(self) -> int:
         return len(self.states)
