@@ -11,6 +11,9 @@ import re
 import numpy as np
 import pytest
 import scipy.linalg
+import sklearn.mixture
+
+import gmm_lab
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 from sklearn.preprocessing import normalize
@@ -38,15 +41,11 @@ def log_density_with_cholesky(X, mean, covariance):
     return -0.5 * (n_features * np.log(2 * np.pi) + np.sum(z**2, axis=0)) - np.sum(np.log(np.diag(L)))
 
 
-def log_density_with_scipy(X, mean, covariance):
-    return multivariate_normal(mean, covariance).logpdf(X).reshape(-1)
-
-
-def log_density_with_inverse_and_det(X, mean, covariance):
-    # Not what the lesson recommends, but correct: the checker must accept it.
+def log_density_with_solve_and_slogdet(X, mean, covariance):
+    # Not the lesson's Cholesky route, but no inverse and correct: accepted.
     centred = X - mean
-    distance = np.sum(centred @ np.linalg.inv(covariance) * centred, axis=1)
-    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.log(np.linalg.det(covariance)) + distance)
+    distance = np.sum(np.linalg.solve(covariance, centred.T).T * centred, axis=1)
+    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.linalg.slogdet(covariance)[1] + distance)
 
 
 def my_log_density(X, mean, covariance):
@@ -54,42 +53,73 @@ def my_log_density(X, mean, covariance):
     raise NotImplementedError()
 
 
+def _parts(X, mean, covariance):
+    """The pieces a student combines: D, L, the centred points, log|Sigma|, the distance."""
+    L = np.linalg.cholesky(covariance)
+    centred = X - mean
+    z = scipy.linalg.solve_triangular(L, centred.T, lower=True)
+    return X.shape[1], L, centred, 2 * np.sum(np.log(np.diag(L))), np.sum(z**2, axis=0)
+
+
 def density_not_log(X, mean, covariance):
-    return multivariate_normal(mean, covariance).pdf(X)
+    return np.exp(log_density_with_cholesky(X, mean, covariance))
 
 
 def log_of_the_density(X, mean, covariance):
-    return np.log(multivariate_normal(mean, covariance).pdf(X))
+    D, L, centred, log_det, distance = _parts(X, mean, covariance)
+    density = np.exp(-0.5 * distance) / np.sqrt((2 * np.pi) ** D * np.exp(log_det))
+    return np.log(density)
 
 
 def determinant_without_square_root(X, mean, covariance):
-    centred = X - mean
-    distance = np.sum(np.linalg.solve(covariance, centred.T).T * centred, axis=1)
-    return -0.5 * X.shape[1] * np.log(2 * np.pi) - np.log(np.linalg.det(covariance)) - 0.5 * distance
+    D, L, centred, log_det, distance = _parts(X, mean, covariance)
+    return -0.5 * D * np.log(2 * np.pi) - log_det - 0.5 * distance
 
 
 def exponent_without_one_half(X, mean, covariance):
-    centred = X - mean
-    distance = np.sum(np.linalg.solve(covariance, centred.T).T * centred, axis=1)
-    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.log(np.linalg.det(covariance))) - distance
+    D, L, centred, log_det, distance = _parts(X, mean, covariance)
+    return -0.5 * (D * np.log(2 * np.pi) + log_det) - distance
 
 
 def two_pi_for_two_features_only(X, mean, covariance):
-    centred = X - mean
-    distance = np.sum(np.linalg.solve(covariance, centred.T).T * centred, axis=1)
-    return -np.log(2 * np.pi) - 0.5 * np.log(np.linalg.det(covariance)) - 0.5 * distance
+    D, L, centred, log_det, distance = _parts(X, mean, covariance)
+    return -np.log(2 * np.pi) - 0.5 * log_det - 0.5 * distance
 
 
 def covariance_instead_of_inverse(X, mean, covariance):
-    centred = X - mean
+    D, L, centred, log_det, _ = _parts(X, mean, covariance)
     distance = np.sum(centred @ covariance * centred, axis=1)
-    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.log(np.linalg.det(covariance)) + distance)
+    return -0.5 * (D * np.log(2 * np.pi) + log_det + distance)
+
+
+def forgot_lower_true(X, mean, covariance):
+    L = np.linalg.cholesky(covariance)
+    z = scipy.linalg.solve_triangular(L, (X - mean).T)  # lower=False by default
+    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.sum(z**2, axis=0)) - np.sum(np.log(np.diag(L)))
+
+
+def multiplied_by_L(X, mean, covariance):
+    L = np.linalg.cholesky(covariance)
+    z = L @ (X - mean).T
+    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.sum(z**2, axis=0)) - np.sum(np.log(np.diag(L)))
+
+
+def solved_with_L_transposed(X, mean, covariance):
+    L = np.linalg.cholesky(covariance)
+    z = scipy.linalg.solve_triangular(L.T, (X - mean).T, lower=False)
+    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.sum(z**2, axis=0)) - np.sum(np.log(np.diag(L)))
+
+
+def half_the_log_diagonal(X, mean, covariance):
+    L = np.linalg.cholesky(covariance)
+    z = scipy.linalg.solve_triangular(L, (X - mean).T, lower=True)
+    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.sum(z**2, axis=0)) - 0.5 * np.sum(np.log(np.diag(L)))
 
 
 def distance_for_every_pair(X, mean, covariance):
-    centred = X - mean
-    distance = centred @ np.linalg.inv(covariance) @ centred.T
-    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.log(np.linalg.det(covariance)) + distance)
+    D, L, centred, log_det, _ = _parts(X, mean, covariance)
+    solved = np.linalg.solve(covariance, centred.T)
+    return -0.5 * (D * np.log(2 * np.pi) + log_det + centred @ solved)
 
 
 def column_instead_of_flat(X, mean, covariance):
@@ -98,6 +128,10 @@ def column_instead_of_flat(X, mean, covariance):
 
 def forgot_return(X, mean, covariance):
     log_density_with_cholesky(X, mean, covariance)
+
+
+def returned_a_string(X, mean, covariance):
+    return "log density"
 
 
 def centres_in_place(X, mean, covariance):
@@ -115,13 +149,16 @@ def formants_numbered_from_one(X, mean, covariance):
     return -np.log(2 * np.pi) - 0.5 * np.log(det) - 0.5 * distance
 
 
-@pytest.mark.parametrize(
-    "student", [log_density_with_cholesky, log_density_with_scipy, log_density_with_inverse_and_det]
-)
+@pytest.mark.parametrize("student", [log_density_with_cholesky, log_density_with_solve_and_slogdet])
 def test_a_correct_log_density_passes(student, capsys):
     assert check_log_density(student) is None
     printed = capsys.readouterr().out
     assert printed == "✓ check_log_density: your log density matches the reference on 5 test cases.\n"
+
+
+def test_the_hidden_cases_run_when_graded(capsys):
+    check_log_density(log_density_with_cholesky, graded=True)
+    assert "on 6 test cases" in capsys.readouterr().out
 
 
 def test_the_unfilled_log_density_says_so():
@@ -140,9 +177,14 @@ def test_the_unfilled_log_density_says_so():
         (exponent_without_one_half, r"exponent is missing its 1/2"),
         (two_pi_for_two_features_only, r"right for 2 features but not for 3"),
         (covariance_instead_of_inverse, r"used Sigma where its inverse belongs"),
+        (forgot_lower_true, r"Your triangular solve used only the diagonal of L: scipy.linalg.solve_triangular reads the \*upper\* triangle unless you pass lower=True"),
+        (multiplied_by_L, r"You multiplied by the Cholesky factor L where you must solve with it"),
+        (solved_with_L_transposed, r"You solved with L\^T instead of L"),
+        (half_the_log_diagonal, r"Your log-determinant term is -1/2 sum_d log L_dd; it is -sum_d log L_dd"),
         (distance_for_every_pair, r"yours has \(3, 3\): you have one value per \*pair\* of points"),
         (column_instead_of_flat, r"should have shape \(3,\) = \(n_samples,\); yours has \(3, 1\): return a flat array with one value per point"),
         (forgot_return, r"returned None: did you forget the `return` statement\?"),
+        (returned_a_string, r"should return an array of shape \(n_samples,\): one log density per point; it returned a str"),
         (centres_in_place, r"changed its input `X` in place"),
     ],
 )
@@ -151,11 +193,13 @@ def test_log_density_mistakes_are_named(student, message):
         check_log_density(student)
 
 
-def test_an_error_in_the_students_code_is_reported_with_the_input_that_caused_it():
+def test_an_error_in_the_students_code_points_at_their_line():
     with pytest.raises(ExerciseFailed) as failure:
         check_log_density(formants_numbered_from_one)
     message = str(failure.value)
     assert message.startswith("formants_numbered_from_one raised IndexError: index 2 is out of bounds")
+    assert "It happened in formants_numbered_from_one, line" in message
+    assert "`dy = X[:, 2] - mean[2]`" in message
     assert "X of shape (3, 2), mean of shape (2,), covariance of shape (2, 2)" in message
     # The student's own traceback stays attached, so the notebook shows their line.
     assert isinstance(failure.value.__cause__, IndexError)
@@ -251,6 +295,12 @@ def divided_by_the_largest(X, weights, means, covariances):
     return np.exp(log_terms - log_terms.max(axis=1, keepdims=True))
 
 
+def shifted_by_the_row_minimum(X, weights, means, covariances):
+    log_terms = weighted_log_terms(X, weights, means, covariances)
+    shifted = np.exp(log_terms - log_terms.min(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 def returned_the_log_likelihood_too(X, weights, means, covariances):
     log_terms = weighted_log_terms(X, weights, means, covariances)
     return responsibilities_with_logsumexp(X, weights, means, covariances), logsumexp(log_terms, axis=1).sum()
@@ -260,7 +310,7 @@ def returned_the_log_likelihood_too(X, weights, means, covariances):
 def test_a_correct_e_step_passes(student, capsys):
     assert check_responsibilities(student) is None
     printed = capsys.readouterr().out
-    assert printed == "✓ check_responsibilities: your responsibilities match the reference on 6 test cases.\n"
+    assert printed == "✓ check_responsibilities: your responsibilities match the reference on 7 test cases.\n"
 
 
 def test_the_unfilled_e_step_says_so():
@@ -289,6 +339,7 @@ def test_an_unfilled_earlier_exercise_is_named():
         (raw_densities_divided, r"nan for a point far from every Gaussian: .* 0/0 = nan\. Work in log space .*\(log-sum-exp\)"),
         (the_handouts_e_step, r"treated their sum as zero .* sklearn's normalize\(Z, axis=1, norm='l1'\)"),
         (returned_log_responsibilities, r"returned the logarithms of the responsibilities"),
+        (shifted_by_the_row_minimum, r"^Your responsibilities are nan where one component is far more likely than another: you subtracted each row's smallest term, m_n = min_k a_nk"),
         (squeezed_for_one_component, r"yours has \(152,\): with a single component the component axis has length 1"),
         (divided_by_the_largest, r"Row 0 of your responsibilities sums to 1\.\d+; each row must sum to 1"),
         (returned_the_log_likelihood_too, r"returned a tuple of 2 things; it should return only the responsibilities"),
@@ -300,8 +351,23 @@ def test_e_step_mistakes_are_named(student, message):
 
 
 def test_the_far_point_mistake_names_the_test_case():
-    with pytest.raises(ExerciseFailed, match=r"Test case: six vowel tokens in Hz and a point a million standard deviations away"):
+    with pytest.raises(ExerciseFailed, match=r"Test case: a hand-made case: two standard normals 80 apart in 2-D, a point on each mean and one halfway, 40 standard deviations from both"):
         check_responsibilities(raw_densities_divided)
+
+
+def test_the_minimum_shift_is_not_mistaken_for_normalize():
+    # The review's misdiagnosis: the row-minimum shift was told it used normalize.
+    with pytest.raises(ExerciseFailed) as failure:
+        check_responsibilities(shifted_by_the_row_minimum)
+    assert "normalize" not in str(failure.value)
+
+
+def test_the_e_step_may_not_call_the_librarys_e_step():
+    def calls_the_library(X, weights, means, covariances):
+        return gmm_lab.responsibilities(X, weights, means, covariances)
+
+    with pytest.raises(ExerciseFailed, match=r"^calls_the_library calls gmm_lab's responsibilities \(in calls_the_library, line \d+: `return gmm_lab.responsibilities\(X, weights, means, covariances\)`\): that is what this exercise asks you to write yourself, so it earns no points\."):
+        check_responsibilities(calls_the_library)
 
 
 def test_naive_code_does_not_spray_numpy_warnings(recwarn):
@@ -415,6 +481,16 @@ def weights_averaged_over_the_components(X, responsibilities):
     return responsibilities.mean(axis=1), means, covariances
 
 
+def hard_assignments(X, responsibilities):
+    hard = np.eye(responsibilities.shape[1])[responsibilities.argmax(axis=1)]
+    return m_step_vectorised(X, hard)
+
+
+def with_a_regulariser(X, responsibilities):
+    weights, means, covariances = m_step_vectorised(X, responsibilities)
+    return weights, means, covariances + 1e-6 * np.eye(X.shape[1])
+
+
 def wrong_order(X, responsibilities):
     weights, means, covariances = m_step_vectorised(X, responsibilities)
     return means, covariances, weights
@@ -449,6 +525,8 @@ def test_the_unfilled_m_step_says_so():
         (upper_triangle_only, r"covariances\[0\] is not symmetric: entry \[0, 1\] is -?\d.* but entry \[1, 0\] is 0"),
         (gamma_in_both_factors, r"carries gamma_nk twice"),
         (weights_averaged_over_the_components, r"weights should have shape \(2,\) = \(n_components,\); yours has \(5,\): did you sum or average over the wrong axis\?"),
+        (hard_assignments, r"^You gave each point wholly to its most likely component \(hard assignments, argmax_k gamma_nk, as k-means does\)"),
+        (with_a_regulariser, r"^Your covariances have 1e-06 added to every variance \(the diagonal\): a regulariser, like reg_covar\. This exercise asks for the exact M-step with no regulariser"),
         (wrong_order, r"right arrays in the wrong order: return them as \(weights, means, covariances\)"),
         (only_means_and_covariances, r"should return three arrays: \(weights, means, covariances\); it returned 2 things"),
     ],
@@ -465,3 +543,20 @@ def test_an_unrecognised_mistake_gets_a_located_difference():
 
     with pytest.raises(ExerciseFailed, match=r"Your means differ from the reference: means\[0, 0\] is 1.66667 where 0.666667 is expected"):
         check_m_step(means_off_by_one_hertz)
+
+
+def test_the_m_step_may_not_call_the_librarys_m_step():
+    def calls_the_library(X, responsibilities):
+        return gmm_lab.m_step(X, responsibilities, reg_covar=0.0)
+
+    with pytest.raises(ExerciseFailed, match=r"^calls_the_library calls gmm_lab's m_step \(in calls_the_library, line \d+"):
+        check_m_step(calls_the_library)
+
+
+def test_the_m_step_may_not_borrow_scikit_learns_estimator():
+    def fits_sklearn(X, responsibilities):
+        model = sklearn.mixture.GaussianMixture(responsibilities.shape[1]).fit(X)
+        return model.weights_, model.means_, model.covariances_
+
+    with pytest.raises(ExerciseFailed, match=r"^fits_sklearn calls scikit-learn's GaussianMixture"):
+        check_m_step(fits_sklearn)

@@ -1,0 +1,198 @@
+"""Predict-then-run questions: the student writes a prediction, then runs it.
+
+Each question is answered in a variable (``f2_prediction = "rises"``) before
+the cell that shows the answer; its check compares the prediction with what
+the computation gives *now* (the checker runs it), so a question cannot
+drift away from the data or the library, and explains the result with the
+numbers it found. To add a question, add a :class:`Question` to ``QUESTIONS``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..data import load_vowels
+from ..em import run_em
+from ._driver import ExerciseFailed, NOT_FILLED_IN, student_facing
+
+
+@dataclass(frozen=True)
+class Question:
+    """One prediction to make.
+
+    Attributes
+    ----------
+    variable : str
+        The name the lesson asks the answer to be stored in.
+    prompt : str
+        The question, as the lesson asks it.
+    choices : tuple of str
+        The allowed answers.
+    keys : tuple or None
+        For a question with several parts, the keys of the answer dict
+        (e.g. reg_covar values); None for a single answer.
+    compute : callable
+        Returns (answer, explanation): the true answer (a choice, or a dict
+        of key to choice) and a sentence with the numbers behind it.
+    """
+
+    variable: str
+    prompt: str
+    choices: tuple
+    compute: Callable
+    keys: tuple | None = None
+
+
+def _iy_f2_by_group():
+    means = [load_vowels("IY", speakers=group).X[:, 1].mean() for group in ("M", "W", "C")]
+    answer = "rises" if means[0] < means[1] < means[2] else (
+        "falls" if means[0] > means[1] > means[2] else "neither")
+    return answer, (
+        f"The mean F2 of IY is {means[0]:.0f} Hz for the men, {means[1]:.0f} Hz for the women "
+        f"and {means[2]:.0f} Hz for the children: a shorter vocal tract resonates at higher "
+        "frequencies."
+    )
+
+
+SPLIT_SETTINGS = dict(n_components=2, covariance_type="diag", init_params="kmeans", random_state=0)
+
+
+def _two_vowel_split():
+    data = load_vowels(["IY", "IH"])
+    history = run_em(data.X, **SPLIT_SETTINGS)
+    labels = history[-1].labels()
+
+    def agreement(truth):
+        same = np.mean(labels == truth)
+        return max(same, 1.0 - same)
+
+    by_vowel = agreement(data.vowel == "IH")
+    by_speaker = agreement(data.speaker_type == "M")
+    answer = "speakers" if by_speaker > by_vowel else "vowels"
+    return answer, (
+        f"The two components agree with the vowels for {100 * by_vowel:.0f} % of the tokens "
+        f"and with the split men / women and children for {100 * by_speaker:.0f} %: in Hz the "
+        "largest structure in these 304 tokens is the speakers' vocal-tract length, not the vowel."
+    )
+
+
+REG_COVAR_SETTINGS = dict(n_components=2, covariance_type="full", init_params="kmeans",
+                          random_state=0, tol=1e-6, max_iter=300)
+REG_COVAR_VALUES = (25.0, 1e4)
+
+
+def _reg_covar_trend():
+    X = load_vowels(["IY", "IH"]).X
+    answer, parts = {}, []
+    for reg_covar in REG_COVAR_VALUES:
+        with warnings.catch_warnings():
+            # A large reg_covar is the point here: no warning about it.
+            warnings.simplefilter("ignore", UserWarning)
+            history = run_em(X, reg_covar=reg_covar, **REG_COVAR_SETTINGS)
+        steps = np.diff(history.log_likelihoods)
+        falls = int(np.sum(steps < 0))
+        answer[reg_covar] = "falls" if falls else "rises"
+        parts.append(
+            f"with reg_covar = {reg_covar:g} Hz^2, L fell at {falls} of {steps.size} iterations"
+        )
+    text = "; ".join(parts)
+    return answer, (
+        text[0].upper() + text[1:] + ". A regulariser makes the M-step inexact: it no longer "
+        "maximises the bound, so L can fall; a small one (a 5 Hz floor) changes too little to show."
+    )
+
+
+QUESTIONS = {
+    "iy_f2_by_group": Question(
+        "f2_prediction",
+        "From men to women to children, does the mean F2 of IY ('heed') rise or fall?",
+        ("rises", "falls"),
+        _iy_f2_by_group,
+    ),
+    "two_vowel_split": Question(
+        "split_prediction",
+        "EM with two diagonal Gaussians, started from k-means (random_state=0), on the IY and "
+        "IH tokens of all speakers in Hz: will its components separate the 'vowels' or the "
+        "'speakers' (men against women and children)?",
+        ("vowels", "speakers"),
+        _two_vowel_split,
+    ),
+    "reg_covar_trend": Question(
+        "trend_prediction",
+        "EM on IY and IH (K = 2, full, k-means start, random_state=0, tol=1e-6): with "
+        "reg_covar = 25 Hz^2 and with reg_covar = 1e4 Hz^2, will L(theta_t) rise at every "
+        "iteration ('rises') or fall at some iteration ('falls')?",
+        ("rises", "falls"),
+        _reg_covar_trend,
+        keys=REG_COVAR_VALUES,
+    ),
+}
+
+
+def _normalise(value):
+    return value.strip().lower().strip("'\".") if isinstance(value, str) else value
+
+
+@student_facing
+def check_prediction(prediction, question: str, *, graded: bool = False) -> None:
+    """Check a prediction against what the computation gives.
+
+    Parameters
+    ----------
+    prediction : str or dict
+        The student's answer: one of the question's choices, or for a
+        question with several parts a dict of key to choice.
+    question : str
+        The question's id, a key of ``QUESTIONS``.
+    graded : bool, default=False
+        Accepted for symmetry with the other checks (a question has no
+        hidden cases).
+
+    Raises
+    ------
+    ExerciseFailed
+        With a message that gives the right answer and the numbers behind it.
+    """
+    spec = QUESTIONS[question]
+    if prediction is None:
+        raise ExerciseFailed(NOT_FILLED_IN.format(name=spec.variable))
+    choices = " or ".join(repr(choice) for choice in spec.choices)
+    if spec.keys is None:
+        answer = _normalise(prediction)
+        if answer not in spec.choices:
+            raise ExerciseFailed(
+                f"{spec.variable} should be {choices}; it is {prediction!r}.\n{spec.prompt}"
+            )
+        truth, explanation = spec.compute()
+        if answer != truth:
+            raise ExerciseFailed(
+                f"Your prediction was {answer!r}; it is {truth!r}. {explanation}"
+            )
+    else:
+        keys = ", ".join(f"{key:g}" for key in spec.keys)
+        if not isinstance(prediction, dict) or set(prediction) != set(spec.keys):
+            raise ExerciseFailed(
+                f"{spec.variable} should be a dict with one answer ({choices}) for each of "
+                f"{keys}, e.g. {{{spec.keys[0]:g}: {spec.choices[0]!r}, ...}}; "
+                f"it is {prediction!r}.\n{spec.prompt}"
+            )
+        answers = {key: _normalise(value) for key, value in prediction.items()}
+        bad = [key for key, value in answers.items() if value not in spec.choices]
+        if bad:
+            raise ExerciseFailed(
+                f"{spec.variable}[{bad[0]:g}] should be {choices}; it is {prediction[bad[0]]!r}."
+            )
+        truth, explanation = spec.compute()
+        wrong = [key for key in spec.keys if answers[key] != truth[key]]
+        if wrong:
+            raise ExerciseFailed(
+                "Your prediction was "
+                + ", ".join(f"{answers[key]!r} for {key:g}" for key in spec.keys)
+                + "; it is " + ", ".join(f"{truth[key]!r} for {key:g}" for key in spec.keys)
+                + f". {explanation}"
+            )
+    print(f"✓ check_prediction: right. {explanation}")
