@@ -57,6 +57,9 @@ __all__ = [
     "add_responsibility_key",
     "format_axes",
     "plot_vowels",
+    "plot_vowel_space",
+    "plot_vowel_panels",
+    "extend_legend",
     "plot_gaussians",
     "plot_log_likelihood",
     "plot_responsibilities",
@@ -549,6 +552,145 @@ def plot_gaussians(ax, means, covariances, n_std: float = 2.0, *, colors=None,
         mean_kwargs.setdefault("zorder", 4)
         mean_markers = ax.scatter(means_xy[:, 0], means_xy[:, 1], c=colors, **mean_kwargs)
     return GaussianArtists(ellipses, mean_markers)
+
+
+# The vowels on the edge of the F1/F2 chart, in order around it.
+_PERIPHERAL_VOWELS = ("IY", "IH", "EH", "AE", "AA", "AO", "UW")
+
+
+def plot_vowel_space(ax, data: VowelData, *, dims=None, vowel_chart: bool = False,
+                     **kwargs) -> Line2D:
+    """Outline the vowel space: a closed line through the means of the vowels on its edge.
+
+    The edge vowels, in order around the chart, are IY, IH, EH, AE, AA, AO
+    and UW (those of them in ``data``); AH, UH and ER lie inside. Drawing
+    the outline of several speaker groups on one chart shows how the whole
+    space moves and stretches from group to group.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes or None
+        Where to draw; None draws on the current axes.
+    data : VowelData
+        Tokens from :func:`gmm_lab.data.load_vowels`.
+    dims, vowel_chart
+        As in :func:`plot_vowels` (pass the same values).
+    **kwargs
+        Passed to ``ax.plot`` (default a dark grey line, width 1.2).
+
+    Returns
+    -------
+    Line2D
+        The outline; its vertices are the vowel means, the first repeated at the end.
+    """
+    ax = plt.gca() if ax is None else ax
+    x_dim, y_dim = _resolve_dims(data.features, dims, vowel_chart)
+    centres = [data.X[data.vowel == label][:, [x_dim, y_dim]].mean(axis=0)
+               for label in _PERIPHERAL_VOWELS if np.any(data.vowel == label)]
+    if len(centres) < 2:
+        raise ValueError(
+            "plot_vowel_space needs at least two of the edge vowels "
+            f"{', '.join(_PERIPHERAL_VOWELS)} in data; got "
+            f"{', '.join(np.unique(data.vowel)) or 'none'}."
+        )
+    outline = np.array(centres + centres[:1])
+    kwargs.setdefault("color", "0.25")
+    kwargs.setdefault("linewidth", 1.2)
+    (line,) = ax.plot(outline[:, 0], outline[:, 1], **kwargs)
+    return line
+
+
+def plot_vowel_panels(panels, *, vowel_chart: bool = True, outlines: bool = True,
+                      mean_label_offsets=None, title=None, panel_size=(4.3, 4.1),
+                      **kwargs) -> Figure:
+    """One vowel chart per group of tokens (e.g. men, women, children), on shared axes.
+
+    Each panel shows its tokens and vowel means (:func:`plot_vowels`). With
+    ``outlines``, every panel also shows the vowel-space outline
+    (:func:`plot_vowel_space`) of *every* group, one line style per group
+    and the panel's own drawn thicker, so each panel can be compared with
+    the others and no part of the shared axes is left unexplained. One
+    legend, on the right, names the vowels and the outlines; only the
+    first panel has a y label.
+
+    Parameters
+    ----------
+    panels : dict of str to VowelData
+        Panel title (e.g. 'men') and its tokens, in order.
+    vowel_chart : bool, default=True
+        Phoneticians' axes (F2 across decreasing, F1 down).
+    outlines : bool, default=True
+        Draw every group's vowel-space outline in every panel.
+    mean_label_offsets : dict, optional
+        As in :func:`plot_vowels`, for every panel.
+    title : str, optional
+        The figure's title.
+    panel_size : (float, float), default=(4.3, 4.1)
+        Inches per panel.
+    **kwargs
+        Passed to :func:`plot_vowels` (e.g. ``s``, ``alpha``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Not registered with pyplot: a notebook shows it once, as the cell's value.
+    """
+    names = list(panels)
+    figure = Figure(figsize=(panel_size[0] * len(names) + 1.8, panel_size[1]),
+                    layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(names), sharex=True, sharey=True))
+    styles = ["-", "--", ":", "-."]
+    for i, (ax, name) in enumerate(zip(axes, names)):
+        data = panels[name]
+        plot_vowels(ax, data, vowel_chart=vowel_chart, show_means=True, legend=False,
+                    mean_label_offsets=mean_label_offsets, **kwargs)
+        if outlines:
+            for j, other in enumerate(names):
+                plot_vowel_space(ax, panels[other], vowel_chart=vowel_chart,
+                                 linestyle=styles[j % len(styles)],
+                                 linewidth=2.0 if j == i else 1.0, zorder=2.5)
+        ax.set_title(f"{name}: {len(data)} tokens", fontsize=10)
+        if i > 0:
+            ax.set_ylabel("")
+    all_ids = np.concatenate([panels[name].vowel_id for name in names])
+    handles = _vowel_legend_handles(all_ids, marker=None)
+    if outlines:
+        handles += [Line2D([], [], color="0.25", linestyle=styles[j % len(styles)],
+                           label=f"vowel space of {name}") for j, name in enumerate(names)]
+    figure.legend(handles=handles, loc="outside right upper", frameon=False, fontsize=9)
+    if title:
+        figure.suptitle(title, fontsize=11)
+    return figure
+
+
+def extend_legend(ax, handles, **kwargs):
+    """Add entries to an Axes' legend, keeping the entries it has.
+
+    For example a line saying what an ellipse is, under the vowel legend of
+    :func:`plot_vowels`.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    handles : list of Artist
+        New entries; each one's label is its text.
+    **kwargs
+        Passed to ``ax.legend``; the default places it as :func:`plot_vowels`
+        does, outside the axes on the right.
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+    """
+    old = ax.get_legend()
+    existing = list(old.legend_handles) if old is not None else []
+    labels = [text.get_text() for text in old.get_texts()] if old is not None else []
+    handles = list(handles)
+    for key, value in dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                           frameon=False, fontsize=9).items():
+        kwargs.setdefault(key, value)
+    return ax.legend(handles=existing + handles,
+                     labels=labels + [handle.get_label() for handle in handles], **kwargs)
 
 
 class LogLikelihoodArtists(NamedTuple):

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_webagg_core import FigureCanvasWebAggCore, FigureManagerWebAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 from PIL import Image
 
@@ -35,11 +36,14 @@ from gmm_lab.plotting import (
     component_legend_handles,
     component_linestyles,
     default_iterations,
+    extend_legend,
     plot_gaussians,
     plot_iterations,
     plot_log_likelihood,
     plot_responsibilities,
     plot_state,
+    plot_vowel_panels,
+    plot_vowel_space,
     plot_vowels,
     responsibility_colormap,
     responsibility_colors,
@@ -737,3 +741,38 @@ def test_add_responsibility_key_shares_one_bar_between_panels():
     fig, axes = plt.subplots(1, 2)
     colorbar = add_responsibility_key(axes[0], 2, axes=list(axes))
     assert colorbar.ax.get_ylabel().startswith("responsibility of component 1")
+
+
+def test_plot_vowel_space_joins_the_edge_vowels_means():
+    data = load_vowels(speakers="M")
+    fig, ax = plt.subplots()
+    line = plot_vowel_space(ax, data, vowel_chart=True)
+    order = ["IY", "IH", "EH", "AE", "AA", "AO", "UW", "IY"]
+    expected = [data.X[data.vowel == label].mean(axis=0)[[1, 0]] for label in order]
+    np.testing.assert_allclose(np.column_stack(line.get_data()), expected)
+    with pytest.raises(ValueError, match="at least two of the edge vowels"):
+        plot_vowel_space(ax, load_vowels(["AH", "ER"]))
+
+
+def test_plot_vowel_panels_shares_axes_and_labels_once(tmp_path):
+    panels = {"men": load_vowels(speakers="M"), "children": load_vowels(speakers="C")}
+    figure = plot_vowel_panels(panels, mean_label_offsets={"ER": (-20, 4)}, title="groups")
+    left, right = figure.axes
+    assert left.get_ylabel() == "F1 (Hz)" and right.get_ylabel() == ""
+    assert left.get_ylim() == right.get_ylim() and left.yaxis_inverted()
+    assert [ax.get_title() for ax in figure.axes] == ["men: 660 tokens", "children: 300 tokens"]
+    assert len(left.get_lines()) == 2  # both groups' outlines in every panel
+    er = [t for t in left.texts if t.get_text() == "ER"][0]
+    assert er.xyann == (-20, 4)
+    labels = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert labels[-2:] == ["vowel space of men", "vowel space of children"]
+    figure.savefig(tmp_path / "panels.png")
+
+
+def test_extend_legend_keeps_the_vowels(data):
+    fig, ax = plt.subplots()
+    plot_vowels(ax, data)
+    legend = extend_legend(ax, [Line2D([], [], color="k", label="2-sigma ellipse")])
+    assert [t.get_text() for t in legend.get_texts()] == ["IY /i/ heed", "IH /ɪ/ hid",
+                                                           "2-sigma ellipse"]
+    assert [h.get_marker() for h in legend.legend_handles[:2]] == ["o", "s"]
