@@ -498,10 +498,8 @@ function drawCurveBackground(view) {
   for (let t = 0; t < S; t++) (t ? ctx.lineTo : ctx.moveTo).call(ctx, px(t), py(L[t]));
   ctx.stroke();
   ctx.restore();
-  if (offScale) {
-    ctx.fillStyle = "#666"; ctx.font = "10px sans-serif"; ctx.textAlign = "right"; ctx.textBaseline = "bottom";
-    ctx.fillText(`t = 0: L = ${formatL(L[0])}, below this axis`, width - right - 4, height - bottom - 4);
-  }
+  // A note beside the curve, not on it, where it could hide the current iteration's dot.
+  view.curveNote.textContent = offScale ? `t = 0: L(θ₀) = ${L[0].toPrecision(4)}, far below this axis` : "";
 }
 
 function drawCurve(view, frame) {
@@ -834,6 +832,7 @@ export function buildView(el, payload) {
   const side = element("div", { class: "side" }, figure);
   const curveCanvas = makeCanvas(side, CURVE);
   curveCanvas.classList.add("curve");
+  const curveNote = element("div", { class: "note curve-note" }, side);
   const readout = element("div", { class: "readout" }, side);
   const key = element("div", { class: "key" }, root);
   element("div", { class: "note", text: "Hover a point for its responsibilities; click it for its E-step, click a mean (×) for its M-step. Arrow keys, Home and End move the slider." }, root);
@@ -843,7 +842,7 @@ export function buildView(el, payload) {
   tooltip.hidden = true;
 
   const view = {
-    run, options, root, slider, frameLabel, caption, readout, key, panel, tooltip, canvas,
+    run, options, root, slider, frameLabel, caption, readout, curveNote, key, panel, tooltip, canvas,
     ctx: scaledContext(canvas), curveCtx: scaledContext(curveCanvas),
     background: offscreen(SCATTER), curveBackground: offscreen(CURVE),
     limits: dataLimits(run), selected: null, index: 0, timer: null,

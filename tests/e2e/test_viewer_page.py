@@ -17,6 +17,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ import pytest
 from gmm_lab import e_step, load_vowels, log_gaussian_density, log_responsibilities, run_em
 
 from .jupyter_browser import CHROMIUM, launch_chromium
+from .viewer_notebook import execute_without_widget_state, write_viewer_notebook
 
 pytestmark = pytest.mark.e2e
 
@@ -281,3 +284,53 @@ def test_vowel_colours_and_vowel_chart(page):
     page.locator("input.vowel-chart").check()
     go_to(page, 9)
     page.screenshot(path=SCREENSHOTS / "06-vowels-chart.png", full_page=True)
+
+
+@pytest.fixture(scope="module")
+def exported_notebook(tmp_path_factory) -> Path:
+    """A notebook showing the widget, executed without widget state, exported by nbconvert."""
+    folder = tmp_path_factory.mktemp("exported")
+    notebook = execute_without_widget_state(write_viewer_notebook(folder / "viewer.ipynb"))
+    completed = subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(notebook)],
+        capture_output=True, text=True, timeout=300, cwd=folder)
+    assert completed.returncode == 0, completed.stderr
+    return folder / "viewer.html"
+
+
+def test_nbconvert_export_scrubs_offline(browser, exported_notebook):
+    """`jupyter nbconvert --to html` of a notebook without saved widget state: the text/html
+    fallback (the offline page in an iframe) scrubs with every network request refused."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    errors, refused = [], []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(("file:", "data:", "about:")):
+            request_route.continue_()
+        else:  # nbconvert's template asks a CDN for require.js and MathJax: refused
+            refused.append(url)
+            request_route.abort()
+
+    try:
+        page.route("**/*", route)
+        page.goto(exported_notebook.as_uri())
+        viewer = page.frame_locator("iframe[title='EM run viewer']")
+        viewer.locator("canvas.scatter").wait_for()
+        before = viewer.locator("canvas.scatter").evaluate(CANVAS_HASH_JS)
+        viewer.locator("input.frame-slider").focus()
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        assert viewer.locator(".gmm-em-view").get_attribute("data-frame") == "2"
+        assert viewer.locator("canvas.scatter").evaluate(CANVAS_HASH_JS) != before
+        viewer.locator("select.speed").select_option("30")
+        viewer.locator("button.play").click()
+        page.wait_for_timeout(600)
+        assert int(viewer.locator(".gmm-em-view").get_attribute("data-frame")) > 2
+        page.screenshot(path=SCREENSHOTS / "07-nbconvert-export.png", full_page=True)
+        assert errors == []
+        assert all("cdnjs" in url for url in refused), refused  # nothing of the viewer's
+    finally:
+        context.close()
