@@ -924,6 +924,8 @@ export function buildView(el, payload) {
 
 /** anywidget entry point (also called by the offline page with a stand-in model). */
 export function render({ model, el }) {
+  // ipywidgets' class for a widget view: front ends and the browser tests find widgets by it.
+  el.classList.add("jupyter-widgets");
   let view = buildView(el, model.get("payload"));
   const onChange = () => {
     if (view.timer !== null) cancelAnimationFrame(view.timer);

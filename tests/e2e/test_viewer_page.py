@@ -26,7 +26,7 @@ import pytest
 
 from gmm_lab import e_step, load_vowels, log_gaussian_density, log_responsibilities, run_em
 
-from .jupyter_browser import CHROMIUM, launch_chromium
+from .jupyter_browser import CHROMIUM, LabPage, jupyter_lab, launch_chromium
 from .viewer_notebook import execute_without_widget_state, write_viewer_notebook
 
 pytestmark = pytest.mark.e2e
@@ -334,3 +334,57 @@ def test_nbconvert_export_scrubs_offline(browser, exported_notebook):
         assert all("cdnjs" in url for url in refused), refused  # nothing of the viewer's
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def lab_server(browser_requirements, tmp_path_factory):
+    """JupyterLab on a folder holding only the viewer notebook (not executed)."""
+    folder = tmp_path_factory.mktemp("lab")
+    write_viewer_notebook(folder / "viewer.ipynb")
+    with jupyter_lab(folder, log_path=SCREENSHOTS / "jupyter-server.log") as server:
+        yield server
+
+
+def test_jupyterlab_widget_scrubs_with_arrow_keys(browser, lab_server):
+    """The anywidget in JupyterLab: the arrow keys reach the slider (JupyterLab takes them
+    otherwise), the figure changes, and a clicked token's E-step panel opens."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1100})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    lab = LabPage(page, lab_server, screenshot_dir=SCREENSHOTS)
+    try:
+        lab.open_notebook("viewer.ipynb")
+        lab.run_all()
+        viewer = lab.widget(".gmm-em-view")
+        viewer.locator("canvas.scatter").wait_for()
+        assert lab.error_outputs() == []
+        canvas = viewer.locator("canvas.scatter")
+        before = canvas.evaluate(CANVAS_HASH_JS)
+        slider = viewer.locator("input.frame-slider")
+        slider.focus()
+        for expected in ("1", "2", "3"):
+            page.keyboard.press("ArrowRight")
+            assert viewer.get_attribute("data-frame") == expected
+        after = canvas.evaluate(CANVAS_HASH_JS)
+        assert after != before
+        page.keyboard.press("ArrowLeft")
+        assert viewer.get_attribute("data-frame") == "2"
+        page.keyboard.press("End")
+        assert viewer.get_attribute("data-frame") == slider.get_attribute("max")
+        page.keyboard.press("Home")
+        assert viewer.get_attribute("data-frame") == "0"
+        assert canvas.evaluate(CANVAS_HASH_JS) == before
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        pixel = viewer.evaluate("root => root.gmmView.pixelOfToken(0)")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        page.mouse.click(box["x"] + pixel[0], box["y"] + pixel[1])
+        viewer.locator(".panel[data-panel]").wait_for()
+        assert viewer.locator(".panel").get_attribute("data-panel") in ("e-step", "m-step")
+        lab.screenshot("08-jupyterlab")
+        assert errors == []
+    finally:
+        context.close()
+        lab_server.shutdown_kernels()
