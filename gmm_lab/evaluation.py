@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import clone
@@ -24,7 +25,7 @@ from sklearn.base import clone
 from .data import SPEAKER_GROUPS, VowelData
 from .em import CollapsedComponentWarning
 
-__all__ = ["CVResult", "speaker_folds", "token_folds", "cross_validate", "lobanov"]
+__all__ = ["CVResult", "CVPercent", "speaker_folds", "token_folds", "cross_validate", "lobanov"]
 
 
 def speaker_folds(data: VowelData, n_splits: int = 5, random_state=0) -> np.ndarray:
@@ -86,6 +87,14 @@ def token_folds(n_samples: int, n_splits: int = 5, random_state=0) -> np.ndarray
     return rng.permutation(np.arange(n_samples) % n_splits)
 
 
+class CVPercent(NamedTuple):
+    """A cross-validation's figures in percent, rounded to 0.1 as printed."""
+
+    test: float
+    sd: float
+    train: float
+
+
 @dataclass(frozen=True)
 class CVResult:
     """Accuracies of one classifier over the folds of a cross-validation.
@@ -119,11 +128,15 @@ class CVResult:
     def train_mean(self) -> float:
         return float(self.train_accuracy.mean())
 
+    @property
+    def percent(self) -> CVPercent:
+        """Mean test accuracy, its fold standard deviation and the mean
+        training accuracy, in percent rounded to 0.1 (the printed figures)."""
+        return CVPercent(*(round(100 * value, 1) for value in (self.test_mean, self.test_sd, self.train_mean)))
+
     def __str__(self) -> str:
-        return (
-            f"test {100 * self.test_mean:4.1f} ± {100 * self.test_sd:3.1f} %   "
-            f"train {100 * self.train_mean:4.1f} %"
-        )
+        test, sd, train = self.percent
+        return f"test {test:4.1f} ± {sd:3.1f} %   train {train:4.1f} %"
 
 
 def cross_validate(classifier, X, y, folds) -> CVResult:

@@ -57,7 +57,8 @@ def test_cross_validate_equals_scikit_learn(vowels, classifier):
     np.testing.assert_allclose(ours.train_accuracy, theirs["train_score"])
     np.testing.assert_array_equal(ours.predicted, cross_val_predict(classifier, vowels.X, vowels.vowel, cv=split))
     assert ours.test_sd == pytest.approx(np.std(theirs["test_score"], ddof=1))
-    assert "±" in str(ours)
+    assert ours.percent.test == round(100 * np.mean(theirs["test_score"]), 1)
+    assert f"{ours.percent.test:4.1f} ± {ours.percent.sd:3.1f} %" in str(ours)
 
 
 def test_cross_validate_counts_collapse_warnings_instead_of_showing_them(recwarn):
