@@ -6,7 +6,10 @@ independently of gmm_lab (scipy, Cholesky by hand, np.cov), so a pass shows
 that the checker agrees with an independent implementation, not with itself.
 """
 
+import functools
 import re
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -19,10 +22,20 @@ from scipy.stats import multivariate_normal
 from sklearn.preprocessing import normalize
 
 from gmm_lab.exercises import (
+    QUESTIONS,
     ExerciseFailed,
+    check_choose_by_bic,
+    check_class_posteriors,
+    check_em_loop,
+    check_fix_features,
+    check_heldout_accuracy,
     check_log_density,
     check_m_step,
+    check_n_parameters,
+    check_prediction,
     check_responsibilities,
+    check_vowel_means,
+    check_zero_variance_direction,
 )
 
 
@@ -560,3 +573,568 @@ def test_the_m_step_may_not_borrow_scikit_learns_estimator():
 
     with pytest.raises(ExerciseFailed, match=r"^fits_sklearn calls scikit-learn's GaussianMixture"):
         check_m_step(fits_sklearn)
+
+
+# ---------------------------------------------------------------------------
+# the shared driver: time limit, forbidden tools, the library's own answers
+
+
+def test_an_endless_loop_is_stopped_with_a_message_that_says_where():
+    def endless(X, mean, covariance):
+        total = 0.0
+        while True:
+            total += 1.0
+
+    start = time.perf_counter()
+    with pytest.raises(ExerciseFailed) as failure:
+        check_log_density(endless, time_limit=1.0)
+    assert time.perf_counter() - start < 5.0
+    message = str(failure.value)
+    assert message.startswith("endless did not finish within 1 s, so the check stopped it. "
+                              "Is there a loop that never ends")
+    assert re.search(r"When it was stopped it was running in endless, line \d+: `(while True:|total \+= 1\.0)`", message)
+
+
+def test_the_time_limit_is_shorter_than_nbgraders_cell_timeout():
+    from gmm_lab.exercises import TIME_LIMIT
+
+    nbgrader_default_timeout = 30  # nbgrader.preprocessors.Execute.timeout
+    assert 3 * TIME_LIMIT < 120 and TIME_LIMIT < nbgrader_default_timeout  # course/ sets 120 s
+
+
+def test_a_stopped_student_thread_does_not_keep_running():
+    import threading
+
+    def endless(X, mean, covariance):
+        while True:
+            pass
+
+    with pytest.raises(ExerciseFailed):
+        check_log_density(endless, time_limit=0.5)
+    time.sleep(0.2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("gmm-lab-check-endless")]
+
+
+def inverse_with_np(X, mean, covariance):
+    centred = X - mean
+    distance = np.sum(centred @ np.linalg.inv(covariance) * centred, axis=1)
+    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.linalg.slogdet(covariance)[1] + distance)
+
+
+def inverse_imported_by_name(X, mean, covariance):
+    from numpy.linalg import inv as invert  # an alias does not hide it
+
+    centred = X - mean
+    distance = np.sum(centred @ invert(covariance) * centred, axis=1)
+    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.linalg.slogdet(covariance)[1] + distance)
+
+
+def determinant_with_scipy(X, mean, covariance):
+    D, L, centred, _, distance = _parts(X, mean, covariance)
+    return -0.5 * (D * np.log(2 * np.pi) + np.log(scipy.linalg.det(covariance)) + distance)
+
+
+def pseudo_inverse(X, mean, covariance):
+    D, L, centred, log_det, _ = _parts(X, mean, covariance)
+    distance = np.sum(centred @ scipy.linalg.pinv(covariance) * centred, axis=1)
+    return -0.5 * (D * np.log(2 * np.pi) + log_det + distance)
+
+
+def log_density_with_scipy(X, mean, covariance):
+    return multivariate_normal(mean, covariance).logpdf(X).reshape(-1)
+
+
+def log_density_from_gmm_lab(X, mean, covariance):
+    return gmm_lab.log_gaussian_density(X, mean[None], covariance[None])[:, 0]
+
+
+def helper_calls_the_library(X, mean, covariance):
+    return _library_helper(X, mean, covariance)
+
+
+def _library_helper(X, mean, covariance):
+    return gmm_lab.log_gaussian_density(X, mean[None], covariance[None])[:, 0]
+
+
+@pytest.mark.parametrize(
+    "student, message",
+    [
+        (inverse_with_np, r"^inverse_with_np uses np\.linalg\.inv \(in inverse_with_np, line \d+: `distance = np\.sum\(centred @ np\.linalg\.inv\(covariance\) \* centred, axis=1\)`\), which this exercise asks you to do without\. With the Cholesky factor"),
+        (inverse_imported_by_name, r"^inverse_imported_by_name uses np\.linalg\.inv \(in inverse_imported_by_name, line \d+: `distance = np\.sum\(centred @ invert\(covariance\)"),
+        (determinant_with_scipy, r"^determinant_with_scipy uses scipy\.linalg\.det \("),
+        (pseudo_inverse, r"^pseudo_inverse uses scipy\.linalg\.pinv \("),
+        (log_density_with_scipy, r"^log_density_with_scipy uses scipy\.stats \(in log_density_with_scipy, line \d+: `return multivariate_normal\(mean, covariance\)\.logpdf\(X\)\.reshape\(-1\)`\), which this exercise asks you to do without"),
+        (log_density_from_gmm_lab, r"^log_density_from_gmm_lab calls gmm_lab's log_gaussian_density \(in log_density_from_gmm_lab, line \d+: .*\): that is what this exercise asks you to write yourself, so it earns no points\. Compute it from the formula\."),
+        (helper_calls_the_library, r"^helper_calls_the_library calls gmm_lab's log_gaussian_density \(in _library_helper, line \d+"),
+    ],
+)
+def test_forbidden_tools_and_the_librarys_answer_are_refused(student, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check_log_density(student)
+
+
+def test_a_forbidden_tool_inside_the_library_is_not_blamed_on_the_student():
+    # scikit-learn's own code may call what it likes; only the student's calls count.
+    def uses_cholesky_via_scipy(X, mean, covariance):
+        L = scipy.linalg.cholesky(covariance, lower=True)
+        z = scipy.linalg.solve_triangular(L, (X - mean).T, lower=True)
+        return -0.5 * (X.shape[1] * np.log(2 * np.pi) + np.sum(z**2, axis=0)) - np.sum(np.log(np.diag(L)))
+
+    check_log_density(uses_cholesky_via_scipy)
+
+
+# ---------------------------------------------------------------------------
+# lesson 1: the mean formants of each vowel
+
+
+def vowel_means(X, labels, vowels):
+    return np.array([X[labels == vowel].mean(axis=0) for vowel in vowels])
+
+
+def my_vowel_means(X, labels, vowels):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize(
+    "student, message",
+    [
+        (lambda X, labels, vowels: vowel_means(X, labels, sorted(vowels)), r"^Your rows are the right means in the wrong order: they are sorted alphabetically"),
+        (lambda X, labels, vowels: np.array([np.median(X[labels == v], axis=0) for v in vowels]), r"^You computed medians \(np\.median\)"),
+        (lambda X, labels, vowels: np.tile(X.mean(axis=0), (len(vowels), 1)), r"^Every row of yours is the mean of all the tokens"),
+        (lambda X, labels, vowels: vowel_means(X, labels, vowels)[:, ::-1], r"^Your columns are in reverse order"),
+        (lambda X, labels, vowels: vowel_means(X, labels, vowels).T, r"Your means should have shape \(3, 2\) = \(n_vowels, n_features\); yours has \(2, 3\): did you transpose\?"),
+    ],
+)
+def test_vowel_mean_mistakes_are_named(student, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check_vowel_means(student)
+
+
+def test_vowel_means_pass_and_the_stub_fails(capsys):
+    check_vowel_means(vowel_means, graded=True)
+    assert capsys.readouterr().out == "✓ check_vowel_means: your vowel means match the reference on 4 test cases.\n"
+    with pytest.raises(ExerciseFailed, match=not_filled_in_message("my_vowel_means")):
+        check_vowel_means(my_vowel_means)
+
+
+# ---------------------------------------------------------------------------
+# lesson 3: the EM loop
+
+
+def em_loop(X, weights, means, covariances, e_step, m_step, tol=1e-3, max_iter=100):
+    log_likelihoods = []
+    for t in range(max_iter + 1):
+        responsibilities, log_likelihood = e_step(X, weights, means, covariances)
+        log_likelihoods.append(log_likelihood)
+        if t > 0 and abs(log_likelihoods[-1] - log_likelihoods[-2]) / X.shape[0] < tol:
+            break
+        if t < max_iter:
+            weights, means, covariances = m_step(X, responsibilities)
+    return weights, means, covariances, log_likelihoods
+
+
+def em_loop_while(X, weights, means, covariances, e_step, m_step, tol=1e-3, max_iter=100):
+    # Written another way: a while loop that keeps the previous L.
+    responsibilities, current = e_step(X, weights, means, covariances)
+    history, previous, t = [current], -np.inf, 0
+    while abs(current - previous) / len(X) >= tol and t < max_iter:
+        weights, means, covariances = m_step(X, responsibilities)
+        previous = current
+        responsibilities, current = e_step(X, weights, means, covariances)
+        history.append(current)
+        t += 1
+    return weights, means, covariances, np.array(history)
+
+
+def my_em(X, weights, means, covariances, e_step, m_step, tol=1e-3, max_iter=100):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def _loop(stop, *, extra_step=False, skip_first=False, keep_initial=False, last_m_step=False, n_range=1):
+    def student(X, weights, means, covariances, e_step, m_step, tol=1e-3, max_iter=100):
+        start = (weights, means, covariances)
+        log_likelihoods = []
+        for t in range(max_iter + n_range):
+            responsibilities, log_likelihood = e_step(X, weights, means, covariances)
+            log_likelihoods.append(log_likelihood)
+            if t > 0 and stop(log_likelihoods, X, tol):
+                if extra_step:
+                    weights, means, covariances = m_step(X, responsibilities)
+                    log_likelihoods.append(e_step(X, weights, means, covariances)[1])
+                if last_m_step:
+                    weights, means, covariances = m_step(X, responsibilities)
+                break
+            if t < max_iter or last_m_step:
+                weights, means, covariances = m_step(X, responsibilities)
+        if keep_initial:
+            weights, means, covariances = start
+        return weights, means, covariances, log_likelihoods[1:] if skip_first else log_likelihoods
+    return student
+
+
+per_point = lambda L, X, tol: abs(L[-1] - L[-2]) / len(X) < tol  # noqa: E731
+
+
+@pytest.mark.parametrize(
+    "student, message",
+    [
+        (_loop(lambda L, X, tol: abs(L[-1] - L[-2]) < tol), r"^You compared the change of the total L with tol; the rule compares the change per point"),
+        (_loop(lambda L, X, tol: abs(L[-1] - L[-2]) / abs(L[-1]) < tol), r"^You compared the relative change"),
+        (_loop(lambda L, X, tol: False), r"^Your loop never stops on the tolerance: it always runs max_iter iterations"),
+        (_loop(per_point, extra_step=True), r"^Your loop runs one iteration too many"),
+        (_loop(per_point, last_m_step=True), r"^Your L values are right, but you returned the parameters of one M-step too far"),
+        (_loop(per_point, skip_first=True), r"^Your list starts with L\(theta_1\): record L\(theta_0\) too"),
+        (_loop(per_point, keep_initial=True), r"^You returned the starting parameters theta_0, not the final ones theta_T"),
+        (_loop(per_point, n_range=0), r"^With max_iter = M your loop records L\(theta_0\) \.\. L\(theta_\(M-1\)\)"),
+    ],
+)
+def test_em_loop_mistakes_are_named(student, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check_em_loop(student)
+
+
+@pytest.mark.parametrize("student", [em_loop, em_loop_while])
+def test_a_correct_em_loop_passes(student, capsys):
+    check_em_loop(student, graded=True)
+    assert capsys.readouterr().out == "✓ check_em_loop: your EM loop matches run_em from the same start on 4 test cases.\n"
+
+
+def test_the_em_loop_stub_and_the_librarys_loop_are_refused():
+    with pytest.raises(ExerciseFailed, match=not_filled_in_message("my_em")):
+        check_em_loop(my_em)
+
+    def runs_the_library(X, weights, means, covariances, e_step, m_step, tol=1e-3, max_iter=100):
+        history = gmm_lab.run_em(X, len(weights), tol=tol, max_iter=max_iter)
+        return history[-1].weights, history[-1].means, history[-1].covariances, history.log_likelihoods
+
+    with pytest.raises(ExerciseFailed, match=r"^runs_the_library calls gmm_lab's run_em \(in runs_the_library, line \d+"):
+        check_em_loop(runs_the_library)
+
+
+def test_an_em_loop_that_never_ends_is_stopped():
+    def forgot_to_update(X, weights, means, covariances, e_step, m_step, tol=1e-3, max_iter=100):
+        change = np.inf
+        while change > tol:
+            responsibilities, log_likelihood = e_step(X, weights, means, covariances)
+        return weights, means, covariances, [log_likelihood]
+
+    with pytest.raises(ExerciseFailed, match=r"^forgot_to_update did not finish within 2 s, so the check stopped it\..*When it was stopped it was running in forgot_to_update, line \d+"):
+        check_em_loop(forgot_to_update, time_limit=2.0)
+
+
+def test_an_em_loop_whose_l_falls_is_told_so():
+    def mixed_up_points(X, weights, means, covariances, e_step, m_step, tol=1e-3, max_iter=100):
+        # The responsibilities reach the M-step with the points in reverse order.
+        log_likelihoods = []
+        for t in range(max_iter + 1):
+            responsibilities, log_likelihood = e_step(X, weights, means, covariances)
+            log_likelihoods.append(log_likelihood)
+            if t > 0 and abs(log_likelihoods[-1] - log_likelihoods[-2]) / len(X) < tol:
+                break
+            if t < max_iter:
+                weights, means, covariances = m_step(X, responsibilities[::-1])
+        return weights, means, covariances, log_likelihoods
+
+    with pytest.raises(ExerciseFailed, match=r"^Your L fell from .* at t = \d+: with the exact E-step and M-step, L\(theta_t\) never decreases"):
+        check_em_loop(mixed_up_points)
+
+
+# ---------------------------------------------------------------------------
+# lesson 4: counting parameters, choosing by BIC, the singular model
+
+
+def n_parameters(n_components, n_features, covariance_type):
+    K, D = n_components, n_features
+    covariance = {"full": K * D * (D + 1) // 2, "diag": K * D, "tied": D * (D + 1) // 2, "spherical": K}
+    return (K - 1) + K * D + covariance[covariance_type]
+
+
+def my_n_parameters(n_components, n_features, covariance_type):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def _count(**change):
+    def student(n_components, n_features, covariance_type):
+        K, D = n_components, n_features
+        covariance = {"full": K * D * D if change.get("square") else K * D * (D + 1) // 2,
+                      "diag": K * D,
+                      "tied": (K if change.get("tied") else 1) * D * (D + 1) // 2,
+                      "spherical": K * D if change.get("spherical") else K}
+        weights = {"K": K, "none": 0}.get(change.get("weights"), K - 1)
+        means = 0 if change.get("no_means") else K * D
+        return weights + means + covariance[covariance_type]
+    return student
+
+
+@pytest.mark.parametrize(
+    "student, message",
+    [
+        (_count(weights="K"), r"^You counted K weights; they sum to 1, so only K - 1 are free"),
+        (_count(weights="none"), r"^The weights are missing from your count"),
+        (_count(square=True), r"^You counted D \* D entries per full covariance"),
+        (_count(tied=True), r"^You counted one covariance per component for 'tied'"),
+        (_count(spherical=True), r"^You counted D variances per component for 'spherical'"),
+        (_count(no_means=True), r"^The means are missing from your count"),
+    ],
+)
+def test_parameter_count_mistakes_are_named(student, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check_n_parameters(student)
+
+
+def test_parameter_counts_pass_and_the_stub_and_the_library_fail(capsys):
+    check_n_parameters(n_parameters, graded=True)
+    assert "on 14 test cases" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed, match=not_filled_in_message("my_n_parameters")):
+        check_n_parameters(my_n_parameters)
+
+    def asks_the_estimator(n_components, n_features, covariance_type):
+        model = gmm_lab.GaussianMixture(n_components, covariance_type=covariance_type)
+        model.means_ = np.zeros((n_components, n_features))
+        return model._n_parameters()
+
+    with pytest.raises(ExerciseFailed, match=r"^asks_the_estimator calls the estimator's _n_parameters"):
+        check_n_parameters(asks_the_estimator)
+
+
+@functools.lru_cache(maxsize=None)
+def _fit_score(X_bytes, n_features, k, covariance_type):
+    X = np.frombuffer(X_bytes).reshape(-1, n_features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = gmm_lab.GaussianMixture(k, covariance_type=covariance_type, init_params="kmeans", random_state=0).fit(X)
+    return model.score(X) * len(X), n_parameters(k, n_features, covariance_type)
+
+
+def _chooser(score):
+    def student(X, ks, covariance_types):
+        X = np.ascontiguousarray(X, dtype=float)
+        table = {(k, t): _fit_score(X.tobytes(), X.shape[1], k, t) for k in ks for t in covariance_types}
+        return min(table, key=lambda pair: score(*table[pair], len(X)))
+    return student
+
+
+choose_by_bic = _chooser(lambda L, p, n: -2 * L + p * np.log(n))
+
+
+def my_choose_by_bic(X, ks, covariance_types):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize(
+    "student, message",
+    [
+        (_chooser(lambda L, p, n: 2 * L - p * np.log(n)), r"^You took the model with the \*largest\* BIC; lower is better"),
+        (_chooser(lambda L, p, n: -L), r"^You chose by the log-likelihood L alone"),
+        (_chooser(lambda L, p, n: -2 * L + 2 * p), r"^You chose by AIC = -2 L \+ 2 p"),
+        (_chooser(lambda L, p, n: L + p * np.log(n)), r"^Your BIC adds p log N to L instead of to -2 L"),
+    ],
+)
+def test_bic_choice_mistakes_are_named(student, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check_choose_by_bic(student)
+
+
+def test_the_bic_choice_passes_and_the_stub_fails(capsys):
+    check_choose_by_bic(choose_by_bic)
+    assert capsys.readouterr().out == "✓ check_choose_by_bic: your choices match the reference on 2 test cases.\n"
+    with pytest.raises(ExerciseFailed, match=not_filled_in_message("my_choose_by_bic")):
+        check_choose_by_bic(my_choose_by_bic)
+
+
+def zero_variance_direction(X):
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(X.T))
+    return eigenvectors[:, 0]
+
+
+def my_zero_variance_direction(X):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize(
+    "student, message",
+    [
+        (lambda X: np.linalg.eigh(np.cov(X.T))[1][:, -1], r"^You returned the direction of the \*largest\* variance"),
+        (lambda X: np.linalg.eigh(np.cov(X.T))[1][0], r"^You took a row of the eigenvector matrix"),
+        (lambda X: 3.0 * zero_variance_direction(X), r"^Your vector points the right way but has length 3"),
+        (lambda X: np.ones(X.shape[1]), r"^Along your direction the data have variance"),
+    ],
+)
+def test_zero_variance_direction_mistakes_are_named(student, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check_zero_variance_direction(student)
+
+
+def test_the_zero_variance_direction_passes_with_either_sign(capsys):
+    check_zero_variance_direction(zero_variance_direction, graded=True)
+    check_zero_variance_direction(lambda X: -zero_variance_direction(X), graded=True)
+    assert capsys.readouterr().out.count("on 4 test cases") == 2
+    with pytest.raises(ExerciseFailed, match=not_filled_in_message("my_zero_variance_direction")):
+        check_zero_variance_direction(my_zero_variance_direction)
+
+
+def fix_by_projection(X):
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(X.T))
+    return X @ eigenvectors[:, 1:]
+
+
+def my_fix_features(X):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize(
+    "student, message",
+    [
+        (lambda X: X + np.random.default_rng(0).normal(size=X.shape), r"^You kept all 3 features and made their covariance regular \(by adding noise or a regulariser\?\)"),
+        (lambda X: (X - X.mean(axis=0)) / X.std(axis=0), r"^Your 3 features still have a direction of zero variance"),
+        (lambda X: X[:, :1], r"^Your 1 features lost information"),
+    ],
+)
+def test_fix_mistakes_are_named(student, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check_fix_features(student)
+
+
+def test_a_hard_coded_column_drop_fails_the_hidden_case():
+    drop_last = lambda X: X[:, :-1]  # noqa: E731
+    check_fix_features(drop_last)  # the visible cases have the combination last
+    with pytest.raises(ExerciseFailed, match=r"^Your 3 features still have a direction of zero variance.*\n\(Test case: the women's IY and AA with the features F1 \+ F2, F1, F2 and F3"):
+        check_fix_features(drop_last, graded=True)
+
+
+def test_the_projection_fix_passes_and_the_stub_fails(capsys):
+    check_fix_features(fix_by_projection, graded=True)
+    assert "EM runs with reg_covar=0" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed, match=not_filled_in_message("my_fix_features")):
+        check_fix_features(my_fix_features)
+
+
+# ---------------------------------------------------------------------------
+# lesson 5: the classifier
+
+
+def class_posteriors(mixtures, log_priors, X):
+    joint = np.column_stack([mixture.score_samples(X) for mixture in mixtures]) + log_priors
+    return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+
+
+def my_class_posteriors(mixtures, log_priors, X):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def _raw_posteriors(mixtures, log_priors, X):
+    joint = np.column_stack([np.exp(mixture.score_samples(X)) for mixture in mixtures]) * np.exp(log_priors)
+    return joint / joint.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "student, message",
+    [
+        (lambda mixtures, log_priors, X: class_posteriors(mixtures, 0.0 * log_priors, X), r"^Your posteriors ignore the priors P\(c\)"),
+        (_raw_posteriors, r"^Your posteriors are nan for a token far from every vowel"),
+        (lambda mixtures, log_priors, X: np.log(class_posteriors(mixtures, log_priors, X)), r"^You returned log P\(c \| x\)"),
+        (lambda mixtures, log_priors, X: class_posteriors(mixtures, np.exp(log_priors), X), r"^You added the prior P\(c\) itself to the log-likelihood"),
+        (lambda mixtures, log_priors, X: mixtures[0].predict_proba(X), r"^Your result has shape \(304, 3\): one column per \*component\* of a mixture"),
+    ],
+)
+def test_posterior_mistakes_are_named(student, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check_class_posteriors(student)
+
+
+def test_posteriors_pass_and_the_stub_and_the_classifier_fail(capsys):
+    check_class_posteriors(class_posteriors, graded=True)
+    assert "on 4 test cases" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed, match=not_filled_in_message("my_class_posteriors")):
+        check_class_posteriors(my_class_posteriors)
+
+
+def _heldout(fit_on="train", score_on="test", transform=lambda accuracy: accuracy):
+    def student(X, y, train, test, n_components):
+        rows = {"train": train, "test": test, "all": np.ones_like(train)}
+        classes = np.unique(y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mixtures = [
+                gmm_lab.GaussianMixture(n_components, covariance_type="full", init_params="kmeans", random_state=0)
+                .fit(X[rows[fit_on] & (y == label)]) for label in classes
+            ]
+        posteriors = class_posteriors(mixtures, np.log(np.full(len(classes), 1 / len(classes))), X[rows[score_on]])
+        return transform(np.mean(classes[posteriors.argmax(axis=1)] == y[rows[score_on]]))
+    return student
+
+
+def my_heldout_accuracy(X, y, train, test, n_components):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize(
+    "student, message",
+    [
+        (_heldout(score_on="train"), r"^You measured the accuracy on the training tokens"),
+        (_heldout(fit_on="all"), r"^You fitted the mixtures on all the tokens, the test speakers' included"),
+        (_heldout(fit_on="test", score_on="train"), r"^You swapped the roles"),
+        (_heldout(transform=lambda accuracy: 1 - accuracy), r"^You returned the error rate"),
+        (_heldout(transform=lambda accuracy: 100 * accuracy), r"^You returned a percentage"),
+    ],
+)
+def test_heldout_accuracy_mistakes_are_named(student, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check_heldout_accuracy(student)
+
+
+def test_heldout_accuracy_passes_and_the_stub_and_the_classifier_fail(capsys):
+    check_heldout_accuracy(_heldout(), graded=True)
+    assert "on 3 test cases" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed, match=not_filled_in_message("my_heldout_accuracy")):
+        check_heldout_accuracy(my_heldout_accuracy)
+
+    def uses_the_classifier(X, y, train, test, n_components):
+        classifier = gmm_lab.GMMClassifier(n_components, init_params="kmeans", random_state=0)
+        return classifier.fit(X[train], y[train]).score(X[test], y[test])
+
+    with pytest.raises(ExerciseFailed, match=r"^uses_the_classifier calls gmm_lab's GMMClassifier"):
+        check_heldout_accuracy(uses_the_classifier)
+
+
+# ---------------------------------------------------------------------------
+# predict-then-run questions
+
+
+@pytest.mark.parametrize(
+    "question, right, wrong",
+    [
+        ("iy_f2_by_group", "rises", "falls"),
+        ("two_vowel_split", "speakers", "vowels"),
+        ("reg_covar_trend", {25.0: "rises", 1e4: "falls"}, {25.0: "rises", 1e4: "rises"}),
+    ],
+)
+def test_predictions_are_checked_against_the_computation(question, right, wrong, capsys):
+    check_prediction(right, question)
+    assert capsys.readouterr().out.startswith("✓ check_prediction: right. ")
+    with pytest.raises(ExerciseFailed, match=r"^Your prediction was .*; it is "):
+        check_prediction(wrong, question)
+    variable = QUESTIONS[question].variable
+    with pytest.raises(ExerciseFailed, match=not_filled_in_message(variable)):
+        check_prediction(None, question)
+
+
+def test_a_prediction_that_is_not_a_choice_says_what_the_choices_are():
+    with pytest.raises(ExerciseFailed, match=r"^split_prediction should be 'vowels' or 'speakers'; it is 'formants'"):
+        check_prediction("formants", "two_vowel_split")
+    with pytest.raises(ExerciseFailed, match=r"^trend_prediction should be a dict with one answer"):
+        check_prediction("rises", "reg_covar_trend")
+
+
+def test_the_split_explanation_gives_the_numbers():
+    with pytest.raises(ExerciseFailed) as failure:
+        check_prediction("vowels", "two_vowel_split")
+    assert re.search(r"agree with the vowels for \d+ % of the tokens and with the split men / women and children for \d+ %", str(failure.value))

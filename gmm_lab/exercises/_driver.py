@@ -256,9 +256,28 @@ class _Watcher:
         rule = self._rule(frame.f_code)
         if rule is None:
             return
+        # Who called it? Step over the library's own wrappers (a decorator in
+        # scipy, a method calling a method): the first frame outside the
+        # rule's package and the standard library is the caller.
+        package = rule.path.split("/")[0] + "/"
         caller = frame.f_back
+        while caller is not None:
+            filename = caller.f_code.co_filename
+            if package in filename.replace("\\", "/") or _in_standard_library(filename):
+                caller = caller.f_back
+                continue
+            break
         if caller is not None and is_student_file(caller.f_code.co_filename):
             self.found = (rule, _location_of(caller))
+
+
+_STANDARD_LIBRARY = os.path.realpath(os.path.dirname(os.__file__))
+
+
+@functools.lru_cache(maxsize=4096)
+def _in_standard_library(filename: str) -> bool:
+    path = os.path.realpath(filename)
+    return path.startswith(_STANDARD_LIBRARY + os.sep) and "site-packages" not in path
 
 
 # ---------------------------------------------------------------------------

@@ -51,7 +51,7 @@ PARAMETER_FORBIDDEN = [
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 
 
-def n_parameters(n_components, n_features, covariance_type, *, weights=-1, full=None,
+def n_parameters(n_components, n_features, covariance_type, *, weights="K - 1", full=None,
                  tied_per_component=False, means=True, spherical_per_feature=False):
     """The number of free parameters, or what a mistake makes of it."""
     K, D = n_components, n_features
@@ -61,7 +61,8 @@ def n_parameters(n_components, n_features, covariance_type, *, weights=-1, full=
         "tied": (K if tied_per_component else 1) * D * (D + 1) // 2,
         "spherical": K * D if spherical_per_feature else K,
     }[covariance_type]
-    return (K + weights) + (K * D if means else 0) + covariance
+    free_weights = {"K - 1": K - 1, "K": K, "none": 0}[weights]
+    return free_weights + (K * D if means else 0) + covariance
 
 
 def parameter_cases(graded: bool = False) -> list:
@@ -84,10 +85,10 @@ def parameter_mistakes() -> list:
     return [
         Mistake(
             "You counted K weights; they sum to 1, so only K - 1 are free. " + COUNT + ".",
-            variant(weights=0),
+            variant(weights="K"),
         ),
         Mistake("The weights are missing from your count: K - 1 of them are free. " + COUNT
-                + ".", variant(weights=-n_parameters(1, 1, "spherical"))),
+                + ".", variant(weights="none")),
         Mistake(
             "You counted D * D entries per full covariance; a covariance is symmetric, so "
             "only D (D + 1) / 2 of them are free (the diagonal and one triangle). " + COUNT + ".",

@@ -52,7 +52,7 @@ def cases(graded: bool = False) -> list:
 
 
 def _covariance(X):
-    return np.cov(X.T, bias=True)
+    return np.atleast_2d(np.cov(X.T, bias=True))
 
 
 def _same_direction(tolerance, vector, wanted) -> bool:
