@@ -124,36 +124,45 @@ def plot_optima(data, states, labelled_by, titles, *, panel_size=(4.2, 3.4)) -> 
     return figure
 
 
-def plot_bound_gains(ax, trace, *, title=None):
+def plot_bound_gains(ax, trace, *, first: int = 1, title=None):
     """Bars: each iteration's change of L, split into the M-step's and the E-step's part.
 
     L(theta_t) - L(theta_{t-1}) = [ELBO(gamma_{t-1}, theta_t) - L(theta_{t-1})]  (M-step)
                                  + KL(gamma_{t-1} || p(z | X, theta_t))          (E-step)
 
+    A dark bar below zero is an M-step that lowered the bound (not exact EM);
+    a black dot below zero an iteration in which L fell.
+
     Parameters
     ----------
     ax : matplotlib Axes
     trace : gmm_lab.theory.BoundTrace
+    first : int, default=1
+        First iteration shown (the first steps from a poor start can be
+        thousands of nats and flatten the rest).
     title : str, optional
 
     Returns
     -------
-    (BarContainer, BarContainer)
-        The M-step bars and the E-step (KL) bars, stacked on them.
+    (BarContainer, BarContainer, Line2D)
+        The M-step bars, the E-step (KL) bars stacked on them, and the dots
+        of the change of L.
     """
-    iterations = np.arange(1, trace.log_likelihood.shape[0])
-    m_gain = trace.m_step_gain
-    kl = trace.kl
-    m_bars = ax.bar(iterations, m_gain, color="0.35", width=0.8,
+    iterations = np.arange(1, trace.log_likelihood.shape[0])[first - 1:]
+    m_gain = trace.m_step_gain[first - 1:]
+    kl = trace.kl[first - 1:]
+    m_bars = ax.bar(iterations, m_gain, color="0.3", width=0.8,
                     label=r"M-step: ELBO$(\gamma_{t-1},\theta_t) - L(\theta_{t-1})$")
     # The KL bar sits on top of a positive M-step gain, or starts at 0.
     e_bars = ax.bar(iterations, kl, bottom=np.maximum(m_gain, 0), color="0.75", width=0.8,
                     label=r"E-step: KL$(\gamma_{t-1}\,\|\,p(z\mid x,\theta_t))$")
+    (change,) = ax.plot(iterations, m_gain + kl, "o", color="black", markersize=3,
+                        label=r"change of $L$: $L(\theta_t) - L(\theta_{t-1})$")
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xlabel("iteration t")
-    ax.set_ylabel("gain in log-likelihood (nats)")
+    ax.set_ylabel("gain (nats)")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.legend(fontsize=8, loc="upper right")
     if title is not None:
         ax.set_title(title, fontsize=10)
-    return m_bars, e_bars
+    return m_bars, e_bars, change

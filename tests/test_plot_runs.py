@@ -46,6 +46,9 @@ def test_responsibility_key_matches_the_point_colours():
 def test_plot_bound_gains_bars_are_the_trace(history):
     trace = lower_bound_trace(history)
     figure = matplotlib.figure.Figure()
-    m_bars, e_bars = plot_bound_gains(figure.subplots(), trace, title="t")
+    m_bars, e_bars, change = plot_bound_gains(figure.subplots(), trace, title="t")
     assert np.allclose([b.get_height() for b in m_bars], trace.m_step_gain)
     assert np.allclose([b.get_height() for b in e_bars], trace.kl)
+    assert np.allclose(change.get_ydata(), np.diff(trace.log_likelihood))
+    m_bars, _, change = plot_bound_gains(figure.subplots(), trace, first=3)
+    assert len(m_bars) == len(trace.kl) - 2 and list(change.get_xdata())[0] == 3
