@@ -424,7 +424,7 @@ def _feature_rows(X, shift) -> np.ndarray:
     return features
 
 
-def _moments_from_statistics(statistics, shifts):
+def _moments_from_statistics(statistics, shifts, reg_covar=0.0, limit=None):
     """N_k, mu_k and the unregularised full Sigma_k from sums about ``shifts``.
 
     Parameters
@@ -433,6 +433,10 @@ def _moments_from_statistics(statistics, shifts):
         resp^T @ [1, x - c_k, upper((x - c_k)(x - c_k)^T)].
     shifts : ndarray of shape (n_features,) or (n_components, n_features)
         The centre c_k the sums were taken about (one for all, or one each).
+    reg_covar : float, default=0.0
+        Only for the cancellation test.
+    limit : float or None
+        Test for cancellation with this limit (see below); None: no test.
 
     Returns
     -------
@@ -443,9 +447,15 @@ def _moments_from_statistics(statistics, shifts):
     covariances : ndarray of shape (n_components, n_features, n_features)
         (1/N_k) sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T, before the
         covariance type's restriction and reg_covar.
-    second_moments : ndarray of shape (n_components, n_features)
-        (1/N_k) sum_n gamma_nk (x_nd - c_kd)^2, the size of the terms the
-        covariance was computed from (for the cancellation test).
+    cancelled : ndarray of shape (n_components,) of bool, or None
+        The components whose covariance lost digits to cancellation (None
+        when none did, or when not tested). With S_dd = (1/N_k) sum_n
+        gamma_nk (x_nd - c_d)^2 and m = mu_k - c, Sigma_dd = S_dd - m_d^2
+        carries an absolute rounding error of a few eps * S_dd, so its
+        relative error is about eps * S_dd / (Sigma_dd + reg_covar). A
+        component is flagged when that ratio exceeds ``limit`` (or Sigma_dd
+        came out negative), that is when m_d^2 > (1 - 1/limit) S_dd + reg_covar.
+        A component on a point 1e5 from c has a ratio of 1e16.
     """
     n_components = statistics.shape[0]
     n_features = np.shape(shifts)[-1]
@@ -455,27 +465,16 @@ def _moments_from_statistics(statistics, shifts):
     rows, cols = _upper_indices(n_features)
     covariances[:, rows, cols] = statistics[:, 1 + n_features :]
     covariances[:, cols, rows] = statistics[:, 1 + n_features :]
-    # Sigma_k = (1/N_k) sum_n gamma_nk (x_n - c)(x_n - c)^T - (mu_k - c)(mu_k - c)^T
-    covariances /= counts[:, np.newaxis, np.newaxis]
-    second_moments = np.diagonal(covariances, axis1=1, axis2=2).copy()
+    covariances /= counts[:, np.newaxis, np.newaxis]  # S_k = (1/N_k) sum_n gamma_nk (x_n - c)(x_n - c)^T
+    cancelled = None
+    if limit is not None:
+        squared_means = centred_means * centred_means
+        kept = squared_means <= (1.0 - 1.0 / limit) * np.diagonal(covariances, axis1=1, axis2=2) + reg_covar
+        if not kept.all():
+            cancelled = ~kept.all(axis=1)
+    # Sigma_k = S_k - (mu_k - c)(mu_k - c)^T
     covariances -= centred_means[:, :, np.newaxis] * centred_means[:, np.newaxis, :]
-    return counts, centred_means + shifts, covariances, second_moments
-
-
-def _cancelled(covariances, second_moments, reg_covar, dtype) -> np.ndarray:
-    """Components whose one-pass covariance lost too many digits, shape (n_components,).
-
-    Sigma_dd = S_dd - (mu_d - c_d)^2 carries an absolute rounding error of a
-    few eps * S_dd (S_dd: the mean squared distance to the centre c), so
-    its relative error is about eps * S_dd / (Sigma_dd + reg_covar). A
-    component on a point far from c has S_dd of 1e10 and Sigma_dd of 1e-6:
-    every digit is lost. Flag it when the ratio passes _CANCELLATION_LIMIT
-    (four decimal digits lost out of sixteen); NaN or inf are flagged too.
-    """
-    variances = np.diagonal(covariances, axis1=1, axis2=2) + reg_covar
-    limit = _CANCELLATION_LIMIT[np.dtype(dtype).itemsize < 8]
-    # a variance that came out negative lost every digit
-    return ~np.all((variances > 0) & (second_moments <= limit * variances), axis=1)
+    return counts, centred_means + shifts, covariances, cancelled
 
 
 def _restrict(covariances, counts, covariance_type, reg_covar):
@@ -733,6 +732,7 @@ class _Engine:
         # from c are detected and recomputed about their own mean (maximisation).
         self.shift = np.median(X[:: max(1, self.n_samples // 4096)], axis=0).astype(np.float64)
         self.features = _feature_rows(X, self.shift.astype(X.dtype))
+        self.cancellation_limit = _CANCELLATION_LIMIT[X.dtype.itemsize < 8]
         self.collapsed = set()
         self.swamped = _warn_if_reg_covar_swamps(X, reg_covar)
         self._buffers = {}
@@ -829,15 +829,16 @@ class _Engine:
         """theta_{t+1} from the sums of the last :meth:`expectation`.
 
         Components whose one-pass covariance lost digits to cancellation
-        (:func:`_cancelled`: they sit far from the centre of the sums) are
+        (:func:`_moments_from_statistics`: they sit far from the centre of
+        the sums) are
         summed again about their own mean, from ``responsibilities`` when
         the state kept them, else from a second pass of the E-step.
         """
-        counts, means, covariances, second_moments = _moments_from_statistics(statistics, self.shift)
-        flagged = np.flatnonzero(
-            _cancelled(covariances, second_moments, self.reg_covar, self.features.dtype)
+        counts, means, covariances, cancelled = _moments_from_statistics(
+            statistics, self.shift, self.reg_covar, self.cancellation_limit
         )
-        if flagged.size:
+        if cancelled is not None:
+            flagged = np.flatnonzero(cancelled)
             counts[flagged], means[flagged], covariances[flagged], _ = _moments_from_statistics(
                 self._recentred(flagged, means[flagged], responsibilities), means[flagged]
             )

@@ -103,14 +103,14 @@ def _factors_2d(covariances, where: str = ""):
     a = covariances[:, 0, 0]
     b = covariances[:, 1, 0]
     c = covariances[:, 1, 1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        l11 = np.sqrt(a)
-        l21 = b / l11
-        l22_squared = c - l21 * l21
+    if not np.all(a > 0):
+        raise SingularCovarianceError(_singular_message(int(np.argmin(a > 0)), where))
+    l11 = np.sqrt(a)
+    l21 = b / l11
+    l22_squared = c - l21 * l21
     # positive in exact arithmetic when Sigma is; rounding can take it to 0
-    good = (a > 0) & (l22_squared > 0) & np.isfinite(l21) & np.isfinite(l22_squared)
-    if not np.all(good):
-        raise SingularCovarianceError(_singular_message(int(np.argmin(good)), where))
+    if not np.all(l22_squared > 0):  # also False for NaN
+        raise SingularCovarianceError(_singular_message(int(np.argmin(l22_squared > 0)), where))
     return l11, l21, np.sqrt(l22_squared)
 
 
@@ -423,6 +423,6 @@ def _check_weights(weights, n_components, name="weights") -> np.ndarray:
         bad = int(np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))[0])
         raise ValueError(
             f"{name} must be finite and >= 0 (mixing weights pi_k, summing to 1); "
-            f"got {weights[bad]!r} for component {bad}. Weights are N_k / N."
+            f"got {float(weights[bad])!r} for component {bad}. Weights are N_k / N."
         )
     return weights
