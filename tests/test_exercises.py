@@ -1063,7 +1063,7 @@ def _heldout(fit_on="train", score_on="test", transform=lambda accuracy: accurac
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mixtures = [
-                gmm_lab.GaussianMixture(n_components, covariance_type="full", init_params="kmeans", random_state=0)
+                gmm_lab.GaussianMixture(n_components, covariance_type="full", init_params="k-means++", random_state=0)
                 .fit(X[rows[fit_on] & (y == label)]) for label in classes
             ]
         posteriors = class_posteriors(mixtures, np.log(np.full(len(classes), 1 / len(classes))), X[rows[score_on]])

@@ -6,7 +6,7 @@ P(c | x_n) = p(x_n | c) P(c) / sum_c' p(x_n | c') P(c'), of shape
 (``mixture.score_samples(X)`` is log p(x_n | c)), in log space.
 
 ``my_heldout_accuracy(X, y, train, test, n_components)`` fits one
-``GaussianMixture(n_components, covariance_type="full", init_params="kmeans",
+``GaussianMixture(n_components, covariance_type="full", init_params="k-means++",
 random_state=0)`` per vowel on the training rows, classifies the test rows
 (held-out speakers) with equal priors, and returns the fraction correct.
 To add a typical mistake, add a :class:`Mistake` to the catalogues below.
@@ -19,7 +19,8 @@ import warnings
 
 import numpy as np
 
-from ..classify import GMMClassifier, speaker_split
+from ..classify import GMMClassifier
+from ..evaluation import speaker_folds
 from ..data import load_vowels
 from ..mixture import GaussianMixture
 from ._driver import (
@@ -47,7 +48,7 @@ _ADVICE = (
     "then P(c | x_n) = exp(a_nc - logsumexp_c' a_nc')."
 )
 FORBIDDEN = [gmm_lab_function("gmm_lab's GMMClassifier", "classify", (), _ADVICE)]
-FIT = dict(covariance_type="full", init_params="kmeans", random_state=0)
+FIT = dict(covariance_type="full", init_params="k-means++", random_state=0)
 
 
 @functools.lru_cache(maxsize=None)
@@ -168,21 +169,25 @@ def check_class_posteriors(student_fn, *, graded: bool = False,
 
 
 @functools.lru_cache(maxsize=None)
-def _split(vowels):
+def _split(vowels, fold):
+    """Lesson 5's speaker folds (seed 0); the speakers of one fold are held out."""
     data = load_vowels(list(vowels))
-    train, test = speaker_split(data, test_size=0.25, random_state=0)
-    return data, train, test
+    test = speaker_folds(data, n_splits=5, random_state=0) == fold
+    return data, ~test, test
 
 
 def accuracy_cases(graded: bool = False) -> list:
     found = []
-    settings = [(("IY", "IH"), 3), (("IY", "IH"), 6)]
+    # Fold 3: there a classifier fitted on every token, the test speakers'
+    # included, scores higher, so that mistake shows.
+    settings = [(("IY", "IH"), 3, 3), (("IY", "IH"), 6, 3)]
     if graded:
-        settings.append((("EH", "AE", "AH"), 2))
-    for vowels, k in settings:
-        data, train, test = _split(vowels)
+        settings.append((("EH", "AE", "AH"), 2, 1))
+    for vowels, k, fold in settings:
+        data, train, test = _split(vowels, fold)
         found.append(Case(
-            f"{' and '.join(vowels)} of all speakers, K = {k}, a quarter of the speakers held out",
+            f"{' and '.join(vowels)} of all speakers, K = {k}, the speakers of fold {fold} of "
+            "speaker_folds(data, 5, random_state=0) held out",
             {"X": data.X, "y": data.vowel, "train": train, "test": test, "n_components": k}))
     return found
 
@@ -242,6 +247,6 @@ def check_heldout_accuracy(student_fn, *, graded: bool = False,
                 raise ExerciseFailed(f"{mistake.explanation}\n{case.where()}")
         raise ExerciseFailed(
             f"Your accuracy is {result:.4g}; the reference, one GaussianMixture(n_components, "
-            "covariance_type='full', init_params='kmeans', random_state=0) per vowel fitted on "
+            "covariance_type='full', init_params='k-means++', random_state=0) per vowel fitted on "
             f"X[train] and equal priors, gets {expected:.4g} on X[test].\n{case.where()}")
     passed("check_heldout_accuracy", "your accuracies match the reference", len(all_cases))

@@ -58,7 +58,8 @@ def _iy_f2_by_group():
     )
 
 
-SPLIT_SETTINGS = dict(n_components=2, covariance_type="diag", init_params="kmeans", random_state=0)
+SPLIT_SETTINGS = dict(n_components=2, covariance_type="full", init_params="kmeans", random_state=0,
+                      tol=1e-6, max_iter=500)
 
 
 def _two_vowel_split():
@@ -115,9 +116,9 @@ QUESTIONS = {
     ),
     "two_vowel_split": Question(
         "split_prediction",
-        "EM with two diagonal Gaussians, started from k-means (random_state=0), on the IY and "
-        "IH tokens of all speakers in Hz: will its components separate the 'vowels' or the "
-        "'speakers' (men against women and children)?",
+        "EM with two full Gaussians, started from k-means in Hz (init_params='kmeans', "
+        "random_state=0, tol=1e-6), on the IY and IH tokens of all speakers: will its components "
+        "separate the 'vowels' or the 'speakers' (men against women and children)?",
         ("vowels", "speakers"),
         _two_vowel_split,
     ),
