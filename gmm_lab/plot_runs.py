@@ -121,6 +121,8 @@ def plot_optima(data, states, labelled_by, titles, *, panel_size=(4.2, 3.4)) -> 
         plot_state(right, data, state, color_by="responsibility", legend=False, title=False)
         right.set_title(title, fontsize=10)
     responsibility_key(figure, list(axes[:, 1]))
+    figure.suptitle("left: tokens by a labelling; right: the fit's 2-sigma ellipses and means (X), "
+                    "tokens coloured by responsibility", fontsize=10)
     return figure
 
 
