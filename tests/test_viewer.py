@@ -158,3 +158,39 @@ def test_widget_bundle_has_offline_fallbacks(small_run, data):
     assert html.unescape(srcdoc) == widget.html_page()
     png = base64.b64decode(bundle["image/png"])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_start_from_means_is_equal_weights_and_the_data_covariance(data):
+    from gmm_lab.viewer.widget import start_from_means
+
+    means = [[300.0, 2200.0], [400.0, 2600.0], [350.0, 3000.0]]
+    weights, start, precisions = start_from_means(data.X, means)
+    assert np.allclose(weights, 1 / 3) and np.array_equal(start, means)
+    covariance = np.cov(data.X, rowvar=False, bias=True)  # an independent S
+    for precision in precisions:
+        np.testing.assert_allclose(precision @ covariance, np.eye(2), atol=1e-12)
+    assert start_from_means(data.X, means, "tied")[2].shape == (2, 2)
+    np.testing.assert_allclose(start_from_means(data.X, means, "diag")[2],
+                               np.tile(1 / np.diag(covariance), (3, 1)), rtol=1e-12)
+    np.testing.assert_allclose(start_from_means(data.X, means, "spherical")[2],
+                               np.full(3, 1 / np.diag(covariance).mean()), rtol=1e-12)
+    with pytest.raises(ValueError, match="means must have shape"):
+        start_from_means(data.X, [[1.0, 2.0, 3.0]])
+
+
+def test_widget_runs_from_placed_means(small_run, data):
+    from gmm_lab.viewer import EMViewerWidget
+
+    widget = EMViewerWidget(small_run, data, color_by="vowel")
+    sent = []
+    widget.send = sent.append  # no kernel comm here: catch what would go to the browser
+    placed = [[300.0, 2200.0], [400.0, 2600.0], [350.0, 3000.0]]
+    widget._on_message(widget, {"type": "run", "means": placed}, [])
+    assert sent == []
+    assert widget.history[0].n_components == 3
+    assert np.array_equal(widget.history[0].means, placed)
+    assert np.array_equal(decode_array(widget.payload["means"])[0], placed)
+    assert widget.payload["options"]["color_by"] == "vowel"  # the student's view is kept
+    assert "3 placed means" in widget.payload["title"]
+    widget._on_message(widget, {"type": "run", "means": []}, [])
+    assert sent and sent[0]["type"] == "error" and "between 1 and 10" in sent[0]["message"]

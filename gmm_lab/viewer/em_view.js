@@ -13,6 +13,7 @@ const MARGIN = 0.06; // of the data range around the points, as gmm_lab.plotting
 const SCATTER = { width: 600, height: 470, left: 66, right: 14, top: 30, bottom: 46 };
 const CURVE = { width: 330, height: 200, left: 74, right: 12, top: 24, bottom: 36 };
 const FPS_CHOICES = [1, 2, 4, 8, 15, 30];
+const MAX_PLACED = 10; // as gmm_lab.viewer.widget.MAX_PLACED_MEANS
 
 // ---------------------------------------------------------------------------
 // the data
@@ -262,7 +263,11 @@ function makeTransform(view) {
   // (d0, d1) -> (px, py) as canvas' transform(a, b, c, d, e, f): px = a d0 + c d1 + e, py = b d0 + d d1 + f
   const matrix = xDim === 0 ? [sx, 0, 0, sy, ox, oy] : [0, sy, sx, 0, ox, oy];
   const toPixel = (d0, d1) => (xDim === 0 ? [ox + sx * d0, oy + sy * d1] : [ox + sx * d1, oy + sy * d0]);
-  return { xDim, yDim, matrix, toPixel };
+  const toData = (px, py) => {
+    const u = (px - ox) / sx, v = (py - oy) / sy;
+    return xDim === 0 ? [u, v] : [v, u];
+  };
+  return { xDim, yDim, matrix, toPixel, toData };
 }
 
 // ---------------------------------------------------------------------------
@@ -423,6 +428,16 @@ function drawScatter(view, frame) {
       ctx.fillStyle = "#111"; ctx.fillText(String(k), px + 6, py - 4);
     }
   }
+  // means placed by the student (black, numbered in the order placed)
+  if (view.placed) {
+    view.placed.forEach(([d0, d1], i) => {
+      const [px, py] = T.toPixel(d0, d1);
+      ctx.beginPath(); ctx.arc(px, py, 7, 0, 2 * Math.PI);
+      ctx.fillStyle = "#fff"; ctx.fill(); ctx.lineWidth = 2; ctx.strokeStyle = "#000"; ctx.stroke();
+      ctx.fillStyle = "#000"; ctx.font = "bold 10px sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+      ctx.fillText(String(i), px, py + 0.5);
+    });
+  }
   // the selected token
   if (view.selected?.token != null) {
     const n = view.selected.token;
@@ -535,7 +550,7 @@ export function draw(view, index) {
   view.index = index;
   drawScatter(view, frame);
   drawCurve(view, frame);
-  view.caption.textContent = frameCaption(view.run, frame);
+  view.caption.textContent = view.placed ? view.caption.textContent : frameCaption(view.run, frame);
   view.readout.innerHTML = readoutHTML(view, frame);
   view.frameLabel.textContent = `${index + 1} / ${view.frames.length}`;
   view.root.dataset.frame = String(index);
@@ -791,7 +806,7 @@ function setFrames(view, halfSteps) {
 }
 
 /** Build the DOM and the canvases once; return the view (its state) for draw(view, index). */
-export function buildView(el, payload) {
+export function buildView(el, payload, host = {}) {
   const run = unpack(payload);
   const options = { ...payload.options };
   const root = element("div", { class: "gmm-em-view" }, el);
@@ -824,6 +839,15 @@ export function buildView(el, payload) {
   chartLabel.append(" vowel chart");
   chart.checked = !!options.vowel_chart;
 
+  // Start where you like (needs a kernel): place initial means by clicking, then Run.
+  let place = null, runPlaced = null, clearPlaced = null;
+  if (host.interactive) {
+    const placeRow = element("div", { class: "controls place-controls" }, root);
+    place = element("button", { class: "place", text: "Place initial means", title: `click on the chart to place 1 to ${MAX_PLACED} means` }, placeRow);
+    runPlaced = element("button", { class: "run-placed", text: "Run EM from these means" }, placeRow);
+    clearPlaced = element("button", { class: "clear-placed", text: "Clear" }, placeRow);
+    runPlaced.disabled = true; clearPlaced.disabled = true;
+  }
   const caption = element("div", { class: "caption" }, root);
   const figure = element("div", { class: "figure" }, root);
   const left = element("div", { style: "position: relative" }, figure);
@@ -845,7 +869,7 @@ export function buildView(el, payload) {
     run, options, root, slider, frameLabel, caption, readout, curveNote, key, panel, tooltip, canvas,
     ctx: scaledContext(canvas), curveCtx: scaledContext(curveCanvas),
     background: offscreen(SCATTER), curveBackground: offscreen(CURVE),
-    limits: dataLimits(run), selected: null, index: 0, timer: null,
+    limits: dataLimits(run), selected: null, index: 0, timer: null, placed: null,
   };
   view.byVowel = new Map();
   if (run.vowelId) {
@@ -908,8 +932,37 @@ export function buildView(el, payload) {
     tooltip.hidden = false;
   });
   canvas.addEventListener("mouseleave", () => { tooltip.hidden = true; });
+  const placing = () => view.placed !== null;
+  const showPlaced = () => {
+    caption.textContent = `Placing initial means: ${view.placed.length} of at most ${MAX_PLACED} placed. ` +
+      "Click on the chart to add one; Run EM starts from them (equal weights, each Gaussian as wide as the data).";
+    runPlaced.disabled = view.placed.length === 0;
+    clearPlaced.disabled = view.placed.length === 0;
+    root.dataset.placed = String(view.placed.length);
+    draw(view, view.index);
+  };
+  if (host.interactive) {
+    place.addEventListener("click", () => {
+      if (placing()) { view.placed = null; place.textContent = "Place initial means"; runPlaced.disabled = true; clearPlaced.disabled = true; draw(view, view.index); return; }
+      if (view.timer !== null) view.play();
+      view.placed = []; place.textContent = "Stop placing"; showPlaced();
+    });
+    clearPlaced.addEventListener("click", () => { if (placing()) { view.placed = []; showPlaced(); } });
+    runPlaced.addEventListener("click", () => {
+      if (!placing() || view.placed.length === 0) return;
+      host.send({ type: "run", means: view.placed });
+      runPlaced.disabled = true;
+      caption.textContent = `Running EM from ${view.placed.length} placed means…`;
+      root.dataset.running = "true";
+    });
+  }
   canvas.addEventListener("click", (event) => {
     const [x, y] = position(event);
+    if (placing()) {
+      if (view.placed.length < MAX_PLACED) view.placed.push(view.transform.toData(x, y));
+      showPlaced();
+      return;
+    }
     const k = nearestMean(view, x, y, 9);
     const n = k < 0 ? nearestToken(view, x, y, 6) : -1;
     view.selected = k >= 0 ? { component: k } : n >= 0 ? { token: n } : null;
@@ -926,16 +979,26 @@ export function buildView(el, payload) {
 export function render({ model, el }) {
   // ipywidgets' class for a widget view: front ends and the browser tests find widgets by it.
   el.classList.add("jupyter-widgets");
-  let view = buildView(el, model.get("payload"));
+  const host = { interactive: !!model.get("interactive"), send: (message) => model.send(message) };
+  let view = buildView(el, model.get("payload"), host);
   const onChange = () => {
     if (view.timer !== null) cancelAnimationFrame(view.timer);
     el.replaceChildren();
-    view = buildView(el, model.get("payload"));
+    view = buildView(el, model.get("payload"), host);
+  };
+  const onMessage = (message) => {
+    if (message && message.type === "error") {
+      view.caption.textContent = `Could not run: ${message.message}`;
+      view.root.dataset.running = "false";
+      view.root.querySelector(".run-placed")?.removeAttribute("disabled");
+    }
   };
   model.on("change:payload", onChange);
+  model.on("msg:custom", onMessage);
   return () => {
     if (view.timer !== null) cancelAnimationFrame(view.timer);
     model.off?.("change:payload", onChange);
+    model.off?.("msg:custom", onMessage);
   };
 }
 

@@ -388,3 +388,43 @@ def test_jupyterlab_widget_scrubs_with_arrow_keys(browser, lab_server):
     finally:
         context.close()
         lab_server.shutdown_kernels()
+
+
+def test_jupyterlab_place_means_then_run(browser, lab_server):
+    """Place three initial means by clicking on the chart, Run: the kernel runs EM from them
+    and the view shows the new run, whose theta_0 has exactly the placed means."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1100})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    lab = LabPage(page, lab_server, screenshot_dir=SCREENSHOTS)
+    try:
+        lab.open_notebook("viewer.ipynb")
+        lab.run_all()
+        viewer = lab.widget(".gmm-em-view")
+        canvas = viewer.locator("canvas.scatter")
+        canvas.wait_for()
+        viewer.locator("button.place").click()
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        for x, y in ((180, 330), (330, 250), (420, 120)):
+            page.mouse.click(box["x"] + x, box["y"] + y)
+        assert viewer.get_attribute("data-placed") == "3"
+        placed = viewer.evaluate("root => root.gmmView.view.placed")
+        lab.screenshot("09-placed-means")
+        viewer.locator("button.run-placed").click()
+        title = lab.widget(".gmm-em-view h3")
+        lab.wait_for_text(title, r"EM from 3 placed means", timeout=60)
+        viewer = lab.widget(".gmm-em-view")
+        viewer.locator("canvas.scatter").wait_for()
+        start = viewer.evaluate("root => Array.from(root.gmmView.view.run.means.slice(0, 6))")
+        np.testing.assert_allclose(np.reshape(start, (3, 2)), placed, rtol=0, atol=1e-9)
+        slider = viewer.locator("input.frame-slider")
+        slider.focus()
+        page.keyboard.press("End")
+        lab.screenshot("10-run-from-placed-means")
+        assert errors == []
+        assert lab.error_outputs() == []
+    finally:
+        context.close()
+        lab_server.shutdown_kernels()
