@@ -1,8 +1,9 @@
 """Expectation-Maximization for Gaussian mixtures, one state per iteration.
 
-The contract (see DESIGN.md): state t holds theta_t = (pi, mu, Sigma), the
-responsibilities gamma_t computed from theta_t (E-step) and the
-log-likelihood L(theta_t); theta_{t+1} is the M-step applied to gamma_t:
+The contract (lesson 3, ``notebooks/03_em_step_by_step.ipynb``, walks
+through it): state t holds theta_t = (pi, mu, Sigma), the responsibilities
+gamma_t computed from theta_t (E-step) and the log-likelihood L(theta_t);
+theta_{t+1} is the M-step applied to gamma_t:
 
     N_k     = sum_n gamma_nk
     mu_k    = (1/N_k) sum_n gamma_nk x_n
@@ -10,11 +11,43 @@ log-likelihood L(theta_t); theta_{t+1} is the M-step applied to gamma_t:
     pi_k    = N_k / N
 
 The M-step only needs three sums over the points (the sufficient
-statistics N_k, sum_n gamma_nk x_n and sum_n gamma_nk x_n x_n^T), because
-(1/N_k) sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T = (1/N_k) sum_n gamma_nk x_n x_n^T - mu_k mu_k^T.
+statistics N_k, sum_n gamma_nk (x_n - c) and sum_n gamma_nk (x_n - c)(x_n - c)^T
+about any centre c), because
+(1/N_k) sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T
+    = (1/N_k) sum_n gamma_nk (x_n - c)(x_n - c)^T - (mu_k - c)(mu_k - c)^T.
 So one pass over the data computes the E-step of iteration t and the sums
 for theta_{t+1} together, chunk by chunk, with matrix products: memory stays
 small and the loop stays fast on a million points.
+
+That subtraction cancels when a component sits far from c (an outlier, a
+typo 1e5 Hz away): the two terms agree to every digit and Sigma_k is lost.
+c is the median of the data, and each M-step checks every component for
+the loss; one that lost digits is summed again about its own mean (a
+second pass, from the kept responsibilities or a rerun of the E-step).
+The result equals the two-pass M-step (:func:`m_step`) to 1e-9 relative
+or better, for points up to 1e12 away, and fits data scaled by 1e-150 to
+1e150 (``tests/test_numerics.py`` holds both).
+
+Where em() / run_em() deliberately differ from scikit-learn's
+GaussianMixture (the estimator :class:`gmm_lab.GaussianMixture` follows
+scikit-learn in the first two, to give its numbers):
+
+- the initial weights sum to 1 (scikit-learn's sum to K / N with the
+  one-point seeds of 'k-means++' and 'random_from_data'); only L(theta_0)
+  changes, no responsibility;
+- with those seeds, a 'tied' start is the exact M-step of the seeds,
+  reg_covar I (scikit-learn sums x x^T over all points, seed or not);
+- the default init is 'k-means++' (scikit-learn's is 'kmeans');
+- the run stops at the first converged state (scikit-learn takes one
+  more M-step);
+- N_k is floored at 10 machine epsilons rather than increased by them (the
+  same for an empty component; scikit-learn's shift moves a lone point's
+  mean by 10 eps of its distance from the origin, and its variance by the
+  square: (10 eps * 1e12)^2 = 4.9e-6, five times reg_covar);
+- every covariance type is summed about the component's mean:
+  scikit-learn's 'diag', 'spherical' and 'tied' M-steps sum x^2 about the
+  origin in one pass and lose digits the same way on far points; there
+  gmm_lab is exact and differs from scikit-learn.
 """
 
 from __future__ import annotations
@@ -954,7 +987,11 @@ def em(
 
     Parameter names and meanings are scikit-learn's GaussianMixture's.
     Inputs are checked here, when ``em`` is called, not at the first
-    ``next()``.
+    ``next()``. Where em() deliberately differs from scikit-learn (the
+    default init, normalised initial weights, the exact 'tied' start with
+    one-point seeds, stopping at the converged state, exact M-steps on far
+    points), the module docstring lists it; :class:`gmm_lab.GaussianMixture`
+    gives scikit-learn's numbers.
 
     Parameters
     ----------
@@ -1028,8 +1065,9 @@ def em(
 def run_em(X, n_components, **options) -> History:
     """Run :func:`em` to the end and return the :class:`History` of states.
 
-    Takes the same arguments as :func:`em`. Warns with scikit-learn's
-    ``ConvergenceWarning`` when max_iter is reached before convergence.
+    Takes the same arguments as :func:`em` (and differs from scikit-learn
+    where it does). Warns with scikit-learn's ``ConvergenceWarning`` when
+    max_iter is reached before convergence.
     """
     X = check_data(X)
     states = list(em(X, n_components, **options))

@@ -5,9 +5,15 @@ The handout computed
     p(x | mu, Sigma) = exp(-1/2 (x - mu)^T Sigma^{-1} (x - mu)) / ((2 pi)^{D/2} |Sigma|^{1/2})
 
 with ``pinv(Sigma)`` and ``det(Sigma)``, then multiplied raw densities. On
-formants in Hz those densities are around 1e-7 at the centre of a vowel and
-underflow to exactly 0 a few hundred Hz away, so normalising them divides
-0 by 0. Here everything stays in log space:
+formants in Hz those densities are small: at the centre of a vowel, under
+that vowel's own Gaussian, from 3.9e-6 per Hz^2 (AE) to 1.6e-5 (AO), and
+they underflow to exactly 0 (below e^-745) some 1900 to 12000 Hz away
+along F1 or F2 (tests/test_gaussian.py checks these numbers). The
+handout's ``normalize(Z, norm='l1')`` never divides 0 by 0: it leaves a
+row whose sum is below 10 eps (2.2e-15) as it is, unnormalised, and an
+all-zero row stays zero; the division by zero comes in its M-step, where
+a component whose column is all zeros has sum_n Z_nk = 0. Here
+everything stays in log space:
 
     log N(x | mu, Sigma) = -1/2 (D log 2 pi + ||z||^2) - sum_d log L_dd,
     with Sigma = L L^T (Cholesky) and L z = x - mu (a triangular solve),

@@ -98,3 +98,31 @@ def test_bad_X_for_densities(X, message):
 def test_wrong_covariance_shape_is_named():
     with pytest.raises(ValueError, match=r"covariances must have shape \(2, 2, 2\)"):
         log_gaussian_density(np.zeros((3, 2)), np.zeros((2, 2)), np.ones((2, 2)))
+
+
+def test_the_module_docstrings_numbers_for_densities_in_hz():
+    """gmm_lab.gaussian's docstring: peak densities 3.9e-6 (AE) to 1.6e-5 (AO)
+    per Hz^2, underflow to 0 some 1900 to 12000 Hz away along F1 or F2, and
+    normalize leaves small rows unnormalised and zero rows at zero."""
+    from sklearn.preprocessing import normalize
+
+    from gmm_lab import load_vowels
+
+    data = load_vowels()
+    peaks, distances = {}, []
+    for vowel in ("IY", "IH", "EH", "AE", "AH", "AA", "AO", "UH", "UW", "ER"):
+        X = data.X[data.vowel == vowel]
+        mean, covariance = X.mean(axis=0), np.cov(X.T, bias=True)
+        peaks[vowel] = np.exp(log_gaussian_density(mean[None], mean[None], covariance[None])[0, 0])
+        for axis in (0, 1):  # furthest point along one axis still above e^-745
+            step = np.zeros(2)
+            step[axis] = 1.0
+            far = mean + step * np.arange(0, 20000, 10.0)[:, None]
+            density = np.exp(log_gaussian_density(far, mean[None], covariance[None])[:, 0])
+            distances.append(10.0 * np.flatnonzero(density > 0).max())
+    assert min(peaks, key=peaks.get) == "AE" and 3.5e-6 < peaks["AE"] < 4.5e-6
+    assert max(peaks, key=peaks.get) == "AO" and 1.5e-5 < peaks["AO"] < 1.7e-5
+    assert 1800 < min(distances) < 2000 and 11500 < max(distances) < 12500
+    eps = np.finfo(float).eps
+    rows = normalize(np.array([[9 * eps, 0.0], [0.0, 0.0], [11 * eps, 0.0]]), norm="l1")
+    np.testing.assert_array_equal(rows, [[9 * eps, 0.0], [0.0, 0.0], [1.0, 0.0]])
