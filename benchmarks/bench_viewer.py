@@ -14,7 +14,9 @@ tol=0 so that it takes all 100 steps). Printed:
   presented). Median and range over the steps; the target is a median of at
   most 33 ms (two frames at 60 Hz).
 
-Run: ``python benchmarks/bench_viewer.py [--steps 30]``. Needs Debian's
+Run: ``python benchmarks/bench_viewer.py [--steps 30] [--lab]``; ``--lab``
+times the widget inside JupyterLab too (the front end the issue measured
+the ipympl scrubber in, median 150-160 ms). Needs Debian's
 chromium and the Python playwright package for the latency part. Numbers
 only, nothing asserted: they depend on the machine and its load.
 """
@@ -40,8 +42,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 #: Installed in the page: time each key press on the slider to the repaint.
 TIMING_JS = """
-() => {
-    const slider = document.querySelector('input.frame-slider');
+(slider) => {
     window.latencies = [];
     window.afterPaint = [];
     let pressed = null;
@@ -99,18 +100,7 @@ def latencies(page_path: Path, steps: int, half_steps: bool) -> tuple:
             page.wait_for_selector("canvas.scatter")
             if not half_steps:
                 page.locator("input.half-steps").uncheck()
-            page.evaluate(TIMING_JS)
-            slider = page.locator("input.frame-slider")
-            slider.focus()
-            page.keyboard.press("Home")
-            page.wait_for_timeout(200)
-            page.evaluate("() => { window.latencies = []; window.afterPaint = []; }")
-            for _ in range(steps):
-                page.keyboard.press("ArrowRight")
-                page.wait_for_timeout(120)
-            page.wait_for_timeout(300)
-            first = np.array(page.evaluate("() => window.latencies"))
-            painted = np.array(page.evaluate("() => window.afterPaint"))
+            first, painted = press_and_time(page, page.locator("input.frame-slider"), steps)
             if errors:
                 raise RuntimeError(f"page errors: {errors}")
             return first, painted
@@ -118,10 +108,68 @@ def latencies(page_path: Path, steps: int, half_steps: bool) -> tuple:
             browser.close()
 
 
+def press_and_time(page, slider, steps: int) -> tuple:
+    """Press ArrowRight `steps` times on `slider`; the latencies timed inside the page (ms)."""
+    slider.evaluate(TIMING_JS)
+    slider.focus()
+    page.keyboard.press("Home")
+    page.wait_for_timeout(200)
+    page.evaluate("() => { window.latencies = []; window.afterPaint = []; }")
+    for _ in range(steps):
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(120)
+    page.wait_for_timeout(300)
+    return (np.array(page.evaluate("() => window.latencies")),
+            np.array(page.evaluate("() => window.afterPaint")))
+
+
+LAB_CELLS = [
+    "import warnings\n"
+    "from gmm_lab import load_vowels, run_em\n"
+    "from gmm_lab.viewer import EMViewerWidget",
+    "data = load_vowels()\n"
+    "with warnings.catch_warnings():\n"
+    "    warnings.simplefilter('ignore')\n"
+    "    history = run_em(data.X, 10, init_params='k-means++', random_state=0, max_iter=100, tol=0.0)\n"
+    "EMViewerWidget(history, data)",
+]
+
+
+def lab_latencies(steps: int) -> tuple:
+    """The same key presses on the widget in JupyterLab (the harness of tests/e2e)."""
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.e2e.jupyter_browser import LabPage, jupyter_lab, launch_chromium
+
+    with tempfile.TemporaryDirectory() as folder:
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [nbformat.v4.new_code_cell(source) for source in LAB_CELLS]
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                           "language": "python"}
+        nbformat.write(notebook, Path(folder) / "bench.ipynb")
+        with jupyter_lab(Path(folder)) as server, sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1100})
+                lab = LabPage(page, server)
+                lab.open_notebook("bench.ipynb")
+                lab.run_all()
+                viewer = lab.widget(".gmm-em-view")
+                viewer.locator("canvas.scatter").wait_for()
+                return press_and_time(page, viewer.locator("input.frame-slider"), steps)
+            finally:
+                browser.close()
+                server.shutdown_kernels()
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30, help="key presses timed (default: 30)")
     parser.add_argument("--verbose", action="store_true", help="print every step's latency")
+    parser.add_argument("--lab", action="store_true",
+                        help="also time the widget in JupyterLab (starts a server; ~1 min)")
     args = parser.parse_args(argv)
     history, data = the_run()
     print(f"{len(data)} tokens, K = {history[0].n_components}, {len(history) - 1} iterations")
@@ -141,6 +189,12 @@ def main(argv=None) -> None:
             for name, values in (("next frame", first), ("after paint", painted)):
                 print(f"key -> repaint, {label:<16} {name:<11}: median {np.median(values):5.1f} ms, "
                       f"range {values.min():5.1f}-{values.max():5.1f} ms ({values.size} steps)")
+    if args.lab:
+        first, painted = lab_latencies(args.steps)
+        for name, values in (("next frame", first), ("after paint", painted)):
+            print(f"key -> repaint, JupyterLab widget, half-steps, {name:<11}: median "
+                  f"{np.median(values):5.1f} ms, range {values.min():5.1f}-{values.max():5.1f} ms "
+                  f"({values.size} steps)")
     sys.stdout.flush()
 
 
