@@ -258,7 +258,8 @@ def plot_classifier_map(ax, classifier, data: VowelData, train, *, n_std: float 
     components in one dark grey, a line style per class (solid for the
     first class, dashed for the second, ...), with an 'X' at each mean.
     Tokens keep their vowel's colour: training tokens small and faint, test
-    tokens (``~train``) large with a black edge.
+    tokens (``~train``) large with a black edge, and a test token the
+    classifier gets wrong is ringed.
 
     Parameters
     ----------
@@ -279,7 +280,8 @@ def plot_classifier_map(ax, classifier, data: VowelData, train, *, n_std: float 
     -------
     dict
         ``map`` (QuadMesh), ``ellipses`` (list of GaussianArtists, one per
-        class), ``train``, ``test`` (VowelArtists) and ``legend``.
+        class), ``train``, ``test`` (VowelArtists), ``errors`` (the rings
+        around misclassified test tokens) and ``legend``.
     """
     from matplotlib.lines import Line2D
 
@@ -308,12 +310,18 @@ def plot_classifier_map(ax, classifier, data: VowelData, train, *, n_std: float 
                                linewidths=0.7, legend=True)
     vowel_handles = list(test_artists.legend.legend_handles)
     test_artists.legend.remove()
+    test_X, test_y = data.X[~train], data.vowel[~train]
+    wrong = classifier.predict(test_X) != test_y
+    errors = ax.scatter(test_X[wrong, 0], test_X[wrong, 1], s=200, facecolors="none",
+                        edgecolors="black", linewidths=1.5, zorder=5)
     gray = (0.5, 0.5, 0.5)
     token_handles = [
         Line2D([], [], linestyle="none", marker="o", markersize=3.5, color=gray, alpha=0.6,
                label=f"training token ({int(train.sum())})"),
         Line2D([], [], linestyle="none", marker="o", markersize=7, color=gray, markeredgecolor="black",
                label=f"test token ({int((~train).sum())})"),
+        Line2D([], [], linestyle="none", marker="o", markersize=13, color="none", markeredgecolor="black",
+               markeredgewidth=1.5, label=f"misclassified test token ({int(wrong.sum())})"),
         Line2D([], [], linestyle="none", marker="X", markersize=9, color=ELLIPSE_COLOR,
                markeredgecolor="white", label="component mean"),
     ]
@@ -322,7 +330,7 @@ def plot_classifier_map(ax, classifier, data: VowelData, train, *, n_std: float 
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
     return {"map": shading, "ellipses": ellipses, "train": train_artists, "test": test_artists,
-            "legend": legend}
+            "errors": errors, "legend": legend}
 
 
 def plot_confusion(ax, y_true, y_pred, labels, *, tick_labels=None, min_percent: float = 1.0):

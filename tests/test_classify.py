@@ -108,6 +108,8 @@ def test_classifier_map_marks_train_and_test_tokens_and_draws_every_ellipse(vowe
     assert len(artists["train"].points.get_offsets()) == train.sum()
     assert len(artists["test"].points.get_offsets()) == (~train).sum()
     assert [len(e.ellipses) for e in artists["ellipses"]] == [2, 2]
+    wrong = classifier.predict(pair.X[~train]) != pair.vowel[~train]
+    np.testing.assert_array_equal(artists["errors"].get_offsets(), pair.X[~train][wrong])
     labels = [text.get_text() for text in artists["legend"].get_texts()]
     assert f"training token ({train.sum()})" in labels and f"test token ({(~train).sum()})" in labels
     with pytest.raises(ValueError, match="draws two features"):
