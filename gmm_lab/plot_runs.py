@@ -17,9 +17,11 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from gmm_lab.plotting import component_colors, format_axes, plot_state, plot_vowels
+from gmm_lab.ellipses import mass_within
+from gmm_lab.plotting import component_colors, format_axes, plot_gaussians, plot_state, plot_vowels
 
-__all__ = ["GROUP_STYLES", "plot_groups", "responsibility_key", "plot_optima", "plot_bound_gains"]
+__all__ = ["GROUP_STYLES", "plot_groups", "responsibility_key", "plot_optima", "plot_bound_gains",
+           "plot_radii"]
 
 #: Speaker groups in neutral greys and their own markers, so that a speaker
 #: colouring is never read as a vowel or a component colour.
@@ -168,3 +170,41 @@ def plot_bound_gains(ax, trace, *, first: int = 1, title=None):
     if title is not None:
         ax.set_title(title, fontsize=10)
     return m_bars, e_bars, change
+
+
+def plot_radii(ax, data, state, radii, labels, *, color=(0.15, 0.15, 0.15)):
+    """Tokens in vowel colours and each component's ellipses at several Mahalanobis radii.
+
+    The ellipses are in one neutral colour (no colour means both a vowel and
+    a component), the first radius solid, the others dashed and dotted; the
+    vowel key and the ellipse key sit outside the axes on the right.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    data : VowelData
+    state : EMState
+        The fit whose components are drawn.
+    radii : sequence of float
+        Mahalanobis radii (n_std), e.g. (2, sqrt(2)).
+    labels : sequence of str
+        Legend text of each radius; the mass inside (:func:`gmm_lab.ellipses.mass_within`)
+        is appended.
+    color : colour, default dark grey
+
+    Returns
+    -------
+    list of GaussianArtists
+        One per radius.
+    """
+    vowel_key = plot_vowels(ax, data, s=8, alpha=0.5).legend
+    colors = np.tile(matplotlib.colors.to_rgb(color), (state.n_components, 1))
+    drawn = []
+    for index, n_std in enumerate(radii):
+        drawn.append(plot_gaussians(ax, state.means, state.covariances, n_std=n_std, colors=colors,
+                                    linestyle=("-", "--", ":")[index % 3], show_means=index == 0))
+    ax.add_artist(vowel_key)
+    ax.legend([artists.ellipses[0] for artists in drawn],
+              [f"{label}: {100 * mass_within(n_std):.1f} % of the mass" for label, n_std in zip(labels, radii)],
+              loc="lower left", bbox_to_anchor=(1.01, 0.0), borderaxespad=0.0, frameon=False, fontsize=9)
+    return drawn

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gmm_lab import run_em
-from gmm_lab.plot_runs import plot_bound_gains, plot_groups, plot_optima, responsibility_key
+from gmm_lab.plot_runs import plot_bound_gains, plot_groups, plot_optima, plot_radii, responsibility_key
 from gmm_lab.plotting import component_colors, responsibility_colors
 from gmm_lab.theory import lower_bound_trace
 
@@ -52,3 +52,15 @@ def test_plot_bound_gains_bars_are_the_trace(history):
     assert np.allclose(change.get_ydata(), np.diff(trace.log_likelihood))
     m_bars, _, change = plot_bound_gains(figure.subplots(), trace, first=3)
     assert len(m_bars) == len(trace.kl) - 2 and list(change.get_xdata())[0] == 3
+
+
+def test_plot_radii_draws_each_radius_with_both_keys(data, history):
+    figure = matplotlib.figure.Figure()
+    ax = figure.subplots()
+    drawn = plot_radii(ax, data, history[-1], [2.0, np.sqrt(2)], ["2-sigma", "sqrt(2)-sigma"])
+    assert [len(artists.ellipses) for artists in drawn] == [2, 2]
+    widths = [artists.ellipses[0].width for artists in drawn]
+    assert widths[0] / widths[1] == pytest.approx(np.sqrt(2))
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["2-sigma: 86.5 % of the mass", "sqrt(2)-sigma: 63.2 % of the mass"]
+    assert sum(isinstance(a, matplotlib.legend.Legend) for a in ax.artists) == 1   # the vowel key
