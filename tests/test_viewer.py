@@ -194,3 +194,40 @@ def test_widget_runs_from_placed_means(small_run, data):
     assert "3 placed means" in widget.payload["title"]
     widget._on_message(widget, {"type": "run", "means": []}, [])
     assert sent and sent[0]["type"] == "error" and "between 1 and 10" in sent[0]["message"]
+
+
+def test_matched_colors_follow_the_components():
+    from gmm_lab.viewer.colors import matched_colors
+
+    previous = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    colors = ["#0072b2", "#e69f00", "#009e73"]
+    # the same clusters found in another order keep their colours
+    assert matched_colors(previous, colors, previous[[2, 0, 1]] + 0.5, colors) == [
+        colors[2], colors[0], colors[1]]
+    # one more component: the new one takes the first unused palette colour
+    more = np.vstack([previous[[1, 0, 2]], [[20.0, 20.0]]])
+    palette = ["#0072b2", "#e69f00", "#009e73", "#d55e00"]
+    assert matched_colors(previous, colors, more, palette) == [
+        colors[1], colors[0], colors[2], "#d55e00"]
+    # one fewer: each remaining component keeps its nearest old colour
+    assert matched_colors(previous, colors, previous[[2, 1]], palette) == [colors[2], colors[1]]
+    with pytest.raises(ValueError, match="no colour left"):
+        matched_colors(previous[:1], colors[:1], previous, colors[:1])
+
+
+def test_a_restart_keeps_colours_matched(small_run, data):
+    import itertools
+
+    from gmm_lab.viewer import EMViewerWidget
+
+    widget = EMViewerWidget(small_run, data)
+    widget.send = lambda message: None
+    old_means = small_run.final.means
+    old_colors = widget.payload["component_colors"]
+    widget._on_message(widget, {"type": "run", "means": old_means[::-1].tolist()}, [])
+    new_means = widget.history.final.means
+    # the reference: the permutation with the least total squared distance, by brute force
+    best = min(itertools.permutations(range(2)),
+               key=lambda p: sum(((new_means[j] - old_means[p[j]]) ** 2).sum() for j in range(2)))
+    assert best == (1, 0)  # placed in reverse, so the colours must swap: not the default order
+    assert widget.payload["component_colors"] == [old_colors[best[j]] for j in range(2)]

@@ -106,7 +106,7 @@ def _unpack_data(history: History, data):
 def history_payload(history: History, data=None, *, n_std: float = 2.0, fps: float = 4.0,
                     half_steps: bool = True, color_by: str = "responsibility",
                     vowel_chart: bool = False, reg_covar: float = 1e-6,
-                    title: str | None = None) -> dict:
+                    title: str | None = None, component_colors=None) -> dict:
     """The run packed for the browser: tokens once, theta_t and L(theta_t) per state.
 
     Parameters
@@ -131,6 +131,9 @@ def history_payload(history: History, data=None, *, n_std: float = 2.0, fps: flo
         M-step panel adds it to the diagonal of Sigma_k.
     title : str, optional
         Heading of the page; default names K and the covariance type.
+    component_colors : sequence of n_components colours, optional
+        Default :func:`gmm_lab.plotting.component_colors`; a restarted run
+        passes the previous run's, matched (:func:`gmm_lab.viewer.colors.matched_colors`).
 
     Returns
     -------
@@ -179,6 +182,11 @@ def history_payload(history: History, data=None, *, n_std: float = 2.0, fps: flo
                     "color_by": color_by, "vowel_chart": bool(vowel_chart)},
     }
     payload.update(_colors(n_components))
+    if component_colors is not None:
+        if len(component_colors) != n_components:
+            raise ValueError(f"component_colors has {len(component_colors)} colours for "
+                             f"{n_components} components.")
+        payload["component_colors"] = [_hex(c) for c in component_colors]
     payload["vowel_colors"] = {str(k): v for k, v in payload["vowel_colors"].items()}
     payload["vowel_markers"] = {str(k): v for k, v in payload["vowel_markers"].items()}
     return payload

@@ -26,6 +26,8 @@ import traitlets
 from scipy.linalg import cho_factor, cho_solve
 
 from ..em import run_em
+from ..plotting import component_colors
+from .colors import matched_colors
 
 from .page import page_from_payload
 from .payload import history_payload
@@ -175,6 +177,10 @@ class EMViewerWidget(anywidget.AnyWidget):
         options = {**self._options, "title": title}
         options.update({key: payload["options"][key] for key in ("n_std", "fps", "half_steps",
                                                                   "color_by", "vowel_chart")})
+        # Colours that stay: each new component takes the colour of the old one nearest to it.
+        options["component_colors"] = matched_colors(
+            self._history.final.means, payload["component_colors"], history.final.means,
+            component_colors(max(history[0].n_components, len(payload["component_colors"]))))
         self._history = history
         self._png = None
         self.payload = history_payload(history, self._data, **options)
