@@ -314,6 +314,14 @@ def shifted_by_the_row_minimum(X, weights, means, covariances):
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
+def log_normaliser_from_the_row_minimum(X, weights, means, covariances):
+    # The lesson's solution with min for max: log-sum-exp gives inf, the rows 0.
+    log_terms = weighted_log_terms(X, weights, means, covariances)
+    shift = log_terms.min(axis=1, keepdims=True)
+    log_norm = shift + np.log(np.exp(log_terms - shift).sum(axis=1, keepdims=True))
+    return np.exp(log_terms - log_norm)
+
+
 def returned_the_log_likelihood_too(X, weights, means, covariances):
     log_terms = weighted_log_terms(X, weights, means, covariances)
     return responsibilities_with_logsumexp(X, weights, means, covariances), logsumexp(log_terms, axis=1).sum()
@@ -352,7 +360,8 @@ def test_an_unfilled_earlier_exercise_is_named():
         (raw_densities_divided, r"nan for a point far from every Gaussian: .* 0/0 = nan\. Work in log space .*\(log-sum-exp\)"),
         (the_handouts_e_step, r"treated their sum as zero .* sklearn's normalize\(Z, axis=1, norm='l1'\)"),
         (returned_log_responsibilities, r"returned the logarithms of the responsibilities"),
-        (shifted_by_the_row_minimum, r"^Your responsibilities are nan where one component is far more likely than another: you subtracted each row's smallest term, m_n = min_k a_nk"),
+        (shifted_by_the_row_minimum, r"^Your responsibilities break down where one component is far more likely than another \(they come out nan or 0 there\): you subtracted each row's smallest term, m_n = min_k a_nk"),
+        (log_normaliser_from_the_row_minimum, r"^Your responsibilities break down where one component is far more likely than another"),
         (squeezed_for_one_component, r"yours has \(152,\): with a single component the component axis has length 1"),
         (divided_by_the_largest, r"Row 0 of your responsibilities sums to 1\.\d+; each row must sum to 1"),
         (returned_the_log_likelihood_too, r"returned a tuple of 2 things; it should return only the responsibilities"),

@@ -37,6 +37,13 @@ _ADVICE = (
     "Compute a_nk = log pi_k + log N(x_n | mu_k, Sigma_k) with your my_log_density, "
     "then the log-sum-exp of each row, and exponentiate a_nk minus it."
 )
+MINIMUM_SHIFT = (
+    "Your responsibilities break down where one component is far more likely than another "
+    "(they come out nan or 0 there): you subtracted each row's smallest term, "
+    "m_n = min_k a_nk, so exp(a_nk - m_n) overflows to inf. Subtract the largest term, "
+    "m_n = max_k a_nk: then the largest exponential is e^0 = 1 and nothing overflows "
+    "or underflows to a zero sum."
+)
 FORBIDDEN = [
     gmm_lab_function("gmm_lab's responsibilities", "gaussian",
                      ("responsibilities", "log_responsibilities", "get_predictions"), _ADVICE),
@@ -173,6 +180,11 @@ def mistakes() -> list:
         shifted = np.exp(a - a.min(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
 
+    def log_normaliser_shifted_by_the_minimum(case):
+        a = weighted(case)
+        m = a.min(axis=1, keepdims=True)
+        return np.exp(a - (m + np.log(np.exp(a - m).sum(axis=1, keepdims=True))))
+
     def normalised_like_the_handout(case):
         # sklearn.preprocessing.normalize(Z, axis=1, norm='l1') treats a row
         # sum below 10 machine epsilons as zero and leaves that row as it is.
@@ -229,12 +241,12 @@ def mistakes() -> list:
             normalised_like_the_handout,
         ),
         Mistake(
-            "Your responsibilities are nan where one component is far more likely than "
-            "another: you subtracted each row's smallest term, m_n = min_k a_nk, so "
-            "exp(a_nk - m_n) overflows to inf and inf/inf = nan. Subtract the largest "
-            "term, m_n = max_k a_nk: then the largest exponential is e^0 = 1 and nothing "
-            "overflows or underflows to a zero sum.",
+            MINIMUM_SHIFT,
             shifted_by_the_minimum,
+        ),
+        Mistake(
+            MINIMUM_SHIFT,
+            log_normaliser_shifted_by_the_minimum,
         ),
         Mistake(
             "Your Gaussian densities use |Sigma_k| where its square root belongs "

@@ -150,8 +150,8 @@ def check_prediction(prediction, question: str, *, graded: bool = False) -> None
     question : str
         The question's id, a key of ``QUESTIONS``.
     graded : bool, default=False
-        Accepted for symmetry with the other checks (a question has no
-        hidden cases).
+        The nbgrader hidden test's call: the same check, a one-line output
+        (a question has no hidden cases).
 
     Raises
     ------
@@ -196,4 +196,7 @@ def check_prediction(prediction, question: str, *, graded: bool = False) -> None
                 + "; it is " + ", ".join(f"{truth[key]!r} for {key:g}" for key in spec.keys)
                 + f". {explanation}"
             )
-    print(f"✓ check_prediction: right. {explanation}")
+    if graded:
+        print("✓ check_prediction: right (graded).")
+    else:
+        print(f"✓ check_prediction: right. {explanation}")
