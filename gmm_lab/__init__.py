@@ -30,16 +30,23 @@ from .gaussian import (
     logsumexp_rows,
     responsibilities,
 )
-from .classify import GMMClassifier, speaker_split
-from .ellipses import ellipse_boundary, ellipse_geometry, mass_within
-from .mixture import GaussianMixture
 from .states import EMState, History
 
 __version__ = "0.1.0"
 
-# The plotting names are imported on first use: matplotlib costs a second and
-# tens of MiB, which a script that only fits (or the estimator checks) does
-# not need.
+# Names whose modules are imported on first use: scikit-learn (the
+# estimator, the classifier) costs about a second, scipy.stats (ellipses)
+# and matplotlib (plotting) as much again, and a script that only runs EM
+# needs none of them. ``from gmm_lab import GaussianMixture`` and
+# ``gmm_lab.GaussianMixture`` work as before.
+_LAZY = {
+    "GaussianMixture": "mixture",
+    "GMMClassifier": "classify",
+    "speaker_split": "classify",
+    "ellipse_boundary": "ellipses",
+    "ellipse_geometry": "ellipses",
+    "mass_within": "ellipses",
+}
 _PLOTTING = (
     "EMView",
     "plot_gaussians",
@@ -50,14 +57,24 @@ _PLOTTING = (
     "plot_vowels",
     "save_animation",
 )
+_LAZY.update(dict.fromkeys(_PLOTTING, "plotting"))
 
 
 def __getattr__(name):
-    if name in _PLOTTING:
-        from . import plotting
+    from importlib import import_module
 
-        return getattr(plotting, name)
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    try:  # a submodule not imported yet, e.g. gmm_lab.mixture
+        return import_module(f".{name}", __name__)
+    except ModuleNotFoundError as error:
+        if error.name != f"{__name__}.{name}":
+            raise
     raise AttributeError(f"module 'gmm_lab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

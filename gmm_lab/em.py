@@ -56,10 +56,10 @@ from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from threadpoolctl import ThreadpoolController
 
+# scikit-learn (k-means, check_random_state, ConvergenceWarning) and
+# threadpoolctl are imported where they are first needed: importing
+# scikit-learn costs about a second, and ``import gmm_lab`` should not.
 from ._warnings import warn
 from .gaussian import _weighted_log_density_kernel, log_responsibilities
 from .states import EMState, History
@@ -699,6 +699,8 @@ def _initial_parameters(
     weights = means = covariances = None
     log_weight_sum = 0.0
     if weights_init is None or means_init is None or precisions_init is None:
+        from sklearn.utils import check_random_state
+
         random_state = check_random_state(random_state)
         X64 = np.asarray(X, dtype=np.float64)
         resp = np.asarray(initial_responsibilities(X, n_components, init_params, random_state),
@@ -730,6 +732,8 @@ def _initial_parameters(
 @lru_cache(maxsize=1)
 def _blas_threads():
     """threadpoolctl's view of the BLAS libraries, inspected once (it costs ms)."""
+    from threadpoolctl import ThreadpoolController
+
     return ThreadpoolController()
 
 
@@ -1072,6 +1076,8 @@ def run_em(X, n_components, **options) -> History:
     X = check_data(X)
     states = list(em(X, n_components, **options))
     if not states[-1].converged and options.get("max_iter", 100) > 0:
+        from sklearn.exceptions import ConvergenceWarning
+
         warn(
             f"EM did not converge in {len(states) - 1} iterations (tol="
             f"{options.get('tol', 1e-3)}). Increase max_iter or tol, or try "
