@@ -64,3 +64,15 @@ pythons:
 
 clean:
 	rm -rf $(VENV) .venv-python3.* build dist .pytest_cache .hypothesis
+
+# The course, with nbgrader's own commands in the course folder course/
+# (see TEACHING.md): `make release` writes the student edition of every
+# lesson with exercises to course/release/ and fills course/gradebook.db;
+# `make grade` autogrades course/submitted/, writes feedback HTML to
+# course/feedback/ and the grades to course/grades.csv.
+.PHONY: release grade
+release: $(TEST_INSTALLED)
+	$(BIN)/python tools/course.py release
+
+grade: $(TEST_INSTALLED)
+	$(BIN)/python tools/course.py grade
