@@ -179,6 +179,7 @@ def test_no_solution_reaches_the_student(name, student_edition):
     student = nbformat.read(student_edition / name, as_version=4)
     for original, cell in zip(instructor.cells, student.cells):
         assert "BEGIN SOLUTION" not in cell.source and "END SOLUTION" not in cell.source
+        assert "HIDDEN TESTS" not in cell.source and "graded=True" not in cell.source
         assert cell.get("outputs", []) == [] and cell.get("execution_count") is None
         for line in _solution_lines(original):
             assert line not in cell.source.splitlines(), f"solution line kept: {line!r}"
@@ -242,14 +243,16 @@ def small_instructor_notebook():
         nbformat.v4.new_code_cell(
             "def my_log_density(X, mean, covariance):\n"
             "    ### BEGIN SOLUTION\n"
-            "    from scipy.stats import multivariate_normal\n"
-            "    return multivariate_normal(mean, covariance).logpdf(X)\n"
+            "    L = np.linalg.cholesky(covariance)\n"
+            "    z = np.linalg.solve(L, (X - mean).T)\n"
+            "    return -0.5 * (len(mean) * np.log(2 * np.pi) + (z**2).sum(axis=0)) - np.log(np.diag(L)).sum()\n"
             "    ### END SOLUTION",
             metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "log_density",
                                    "locked": False, "schema_version": 3}},
         ),
         nbformat.v4.new_code_cell(
-            "check_log_density(my_log_density)",
+            "check_log_density(my_log_density)\n### BEGIN HIDDEN TESTS\n"
+            "check_log_density(my_log_density, graded=True)\n### END HIDDEN TESTS",
             metadata={"nbgrader": {"solution": False, "grade": True, "points": 1, "locked": True,
                                    "grade_id": "check_log_density", "schema_version": 3}},
         ),
@@ -277,6 +280,8 @@ def test_solutions_become_nbgraders_stub():
     assert student.cells[4].source == "def my_log_density(X, mean, covariance):\n" + indented_stub
     assert student.cells[6].source == NBGRADER_STUB
     assert student.cells[3].source == "check_m_step(my_m_step)"
+    # The hidden test, the graded check, does not reach the student.
+    assert student.cells[5].source == "check_log_density(my_log_density)"
     assert student.cells[0].source == "# A small lesson\n\nImplement the M-step."
 
 

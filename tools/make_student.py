@@ -15,15 +15,20 @@ The student edition of each notebook
 - replaces every solution with nbgrader's stub, ``# YOUR CODE HERE`` and
   ``raise NotImplementedError()`` (a cell marked as an nbgrader solution cell
   without markers is replaced whole, as nbgrader does);
+- removes the hidden tests (``### BEGIN HIDDEN TESTS`` .. ``### END HIDDEN
+  TESTS``), the graded checks that decide the points;
 - keeps the check cells, and tags them ``raises-exception`` so that
   JupyterLab's "Run All" carries on past an exercise that is not done yet;
 - clears all outputs and execution counts;
 - drops metadata that only records a past run (timings, saved widget
   state, scroll state) and the nbval markers that only the test suite reads.
 
-Solutions and outputs are cleared by nbgrader's own preprocessors
-(``ClearSolutions``, ``ClearOutput``), used standalone: no nbgrader course
-directory or configuration is needed.
+Solutions, hidden tests and outputs are cleared by nbgrader's own
+preprocessors (``ClearSolutions``, ``ClearHiddenTests``, ``ClearOutput``),
+used standalone: no nbgrader course directory or configuration is needed.
+This is the quick edition for a folder of notebooks (``make student``); the
+graded course, with its gradebook and with the lessons' outputs kept, is
+``make release`` (tools/course.py, TEACHING.md).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import ClearOutput, ClearSolutions
+from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
 
 # Notebook metadata that describes a past session, not the lesson.
 VOLATILE_NOTEBOOK_METADATA = ("widgets", "celltoolbar", "toc", "varInspector", "vscode", "colab")
@@ -160,6 +165,7 @@ def student_notebook(notebook):
     # alone, so a cell needs no nbgrader metadata (nbgrader's full pipeline
     # needs it for grading; this edition is not graded by nbgrader).
     notebook, resources = ClearSolutions(enforce_metadata=False).preprocess(notebook, {})
+    notebook, resources = ClearHiddenTests().preprocess(notebook, resources)
     notebook, resources = ClearOutput().preprocess(notebook, resources)
     _strip_run_records(notebook)
     _let_run_all_continue(notebook)
