@@ -196,23 +196,35 @@ def test_widget_runs_from_placed_means(small_run, data):
     assert sent and sent[0]["type"] == "error" and "between 1 and 10" in sent[0]["message"]
 
 
-def test_matched_colors_follow_the_components():
-    from gmm_lab.viewer.colors import matched_colors
+def test_matched_indices_follow_the_components():
+    from gmm_lab.viewer.colors import matched_indices
 
     previous = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
-    colors = ["#0072b2", "#e69f00", "#009e73"]
     # the same clusters found in another order keep their colours
-    assert matched_colors(previous, colors, previous[[2, 0, 1]] + 0.5, colors) == [
-        colors[2], colors[0], colors[1]]
-    # one more component: the new one takes the first unused palette colour
+    assert matched_indices(previous, [0, 1, 2], previous[[2, 0, 1]] + 0.5) == [2, 0, 1]
+    assert matched_indices(previous, [4, 0, 7], previous[[2, 0, 1]]) == [7, 4, 0]
+    # one more component: the new one takes the smallest unused position
     more = np.vstack([previous[[1, 0, 2]], [[20.0, 20.0]]])
-    palette = ["#0072b2", "#e69f00", "#009e73", "#d55e00"]
-    assert matched_colors(previous, colors, more, palette) == [
-        colors[1], colors[0], colors[2], "#d55e00"]
-    # one fewer: each remaining component keeps its nearest old colour
-    assert matched_colors(previous, colors, previous[[2, 1]], palette) == [colors[2], colors[1]]
-    with pytest.raises(ValueError, match="no colour left"):
-        matched_colors(previous[:1], colors[:1], previous, colors[:1])
+    assert matched_indices(previous, [0, 1, 2], more) == [1, 0, 2, 3]
+    # one fewer: each remaining component keeps its partner's position
+    assert matched_indices(previous, [0, 1, 2], previous[[2, 1]]) == [2, 1]
+
+
+def test_colors_from_indices_never_repeat_a_hue():
+    from gmm_lab.viewer.colors import colors_from_indices
+
+    pair = [matplotlib_hex(c) for c in component_colors(2)]
+    okabe = [matplotlib_hex(c) for c in component_colors(8)]
+    assert colors_from_indices([1, 0]) == pair[::-1]  # two components: the blue/orange pair
+    assert colors_from_indices([1, 0, 2]) == [okabe[1], okabe[0], okabe[2]]
+    assert colors_from_indices([0, 2]) == [okabe[0], okabe[2]]  # not the pair: no index 2 there
+    assert len(set(colors_from_indices(list(range(10))))) == 10
+
+
+def matplotlib_hex(rgb):
+    import matplotlib.colors
+
+    return matplotlib.colors.to_hex(rgb)
 
 
 def test_a_restart_keeps_colours_matched(small_run, data):
@@ -231,3 +243,23 @@ def test_a_restart_keeps_colours_matched(small_run, data):
                key=lambda p: sum(((new_means[j] - old_means[p[j]]) ** 2).sum() for j in range(2)))
     assert best == (1, 0)  # placed in reverse, so the colours must swap: not the default order
     assert widget.payload["component_colors"] == [old_colors[best[j]] for j in range(2)]
+
+
+def test_several_starts_are_summarised_side_by_side(small_run, data):
+    from gmm_lab.viewer import EMViewerWidget
+
+    widget = EMViewerWidget(small_run, data)
+    assert widget.payload["starts"] == []  # one run: nothing to compare
+    widget.send = lambda message: None
+    widget._on_message(widget, {"type": "run", "means": [[300.0, 2200.0], [350.0, 3000.0]]}, [])
+    first = widget.history
+    widget._on_message(widget, {"type": "run", "means": [[300.0, 2200.0]]}, [])
+    starts = widget.payload["starts"]
+    assert [s["n_components"] for s in starts] == [2, 2, 1]
+    assert starts[0]["log_likelihood"] == small_run.final.log_likelihood
+    assert starts[1]["log_likelihood"] == first.final.log_likelihood
+    assert starts[2]["log_likelihood"] == widget.history.final.log_likelihood
+    assert starts[1]["n_iterations"] == len(first) - 1
+    assert np.array_equal(decode_array(starts[1]["means"]), first.final.means)
+    assert starts[1]["colors"] == history_payload(first, data, component_colors=starts[1]["colors"])[
+        "component_colors"]

@@ -5,6 +5,10 @@ the new run has no reason to be component k of the old one. Matching the
 components by their means (a minimum-cost assignment on the squared
 distances between final means) and handing the colours over keeps "the
 blue one" the same cluster from run to run, so a student sees what moved.
+
+Colours are handed over as positions in the component palette
+(:func:`gmm_lab.plotting.component_colors`), so a run with more or fewer
+components than the last never shows two shades of one colour.
 """
 
 from __future__ import annotations
@@ -13,49 +17,58 @@ import matplotlib.colors
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["matched_colors"]
+__all__ = ["matched_indices", "colors_from_indices"]
 
 
-def matched_colors(previous_means, previous_colors, means, palette) -> list:
-    """Colours for a new run's components, matched to the previous run's by their means.
+def matched_indices(previous_means, previous_indices, means) -> list:
+    """Palette positions for a new run's components, matched to the previous run's by their means.
 
     Parameters
     ----------
     previous_means : array-like of shape (n_previous, n_features)
         Final means of the previous run.
-    previous_colors : sequence of n_previous colours
-        The colours the previous run's components had.
+    previous_indices : sequence of n_previous int
+        The palette position of each previous component's colour.
     means : array-like of shape (n_components, n_features)
         Final means of the new run.
-    palette : sequence of colours
-        Where new components that have no partner (more components than
-        before) take their colours from: the first not already in use.
 
     Returns
     -------
-    list of str
-        n_components hex colours: component j of the new run gets the colour
-        of the previous component assigned to it, where the assignment
-        minimises sum_j ||mu_j - mu'_{a(j)}||^2 (scipy's
-        ``linear_sum_assignment``); the others get unused palette colours.
+    list of int
+        n_components distinct positions: component j of the new run gets the
+        position of the previous component assigned to it, the assignment
+        minimising sum_j ||mu_j - mu'_{a(j)}||^2 (scipy's
+        ``linear_sum_assignment``); components without a partner (more than
+        before) get the smallest positions not in use.
     """
     previous_means = np.asarray(previous_means, dtype=float)
     means = np.asarray(means, dtype=float)
-    previous_colors = [matplotlib.colors.to_hex(c) for c in previous_colors]
-    palette = [matplotlib.colors.to_hex(c) for c in palette]
-    if len(previous_colors) != previous_means.shape[0]:
-        raise ValueError(f"previous_colors has {len(previous_colors)} colours for "
+    previous_indices = [int(i) for i in previous_indices]
+    if len(previous_indices) != previous_means.shape[0]:
+        raise ValueError(f"previous_indices has {len(previous_indices)} entries for "
                          f"{previous_means.shape[0]} previous means.")
     cost = ((means[:, np.newaxis, :] - previous_means[np.newaxis, :, :]) ** 2).sum(axis=2)
     rows, cols = linear_sum_assignment(cost)
-    colors = [None] * means.shape[0]
+    indices = [None] * means.shape[0]
     for j, i in zip(rows, cols):
-        colors[j] = previous_colors[i]
-    spare = [c for c in palette if c not in colors]
-    for j in range(means.shape[0]):
-        if colors[j] is None:
-            if not spare:
-                raise ValueError(f"the palette has no colour left for component {j}; "
-                                 f"pass a palette of at least {means.shape[0]} colours.")
-            colors[j] = spare.pop(0)
-    return colors
+        indices[j] = previous_indices[i]
+    free = (i for i in range(len(indices) + len(previous_indices)) if i not in indices)
+    return [next(free) if index is None else index for index in indices]
+
+
+def colors_from_indices(indices) -> list:
+    """Hex colours of palette positions, from :func:`gmm_lab.plotting.component_colors`.
+
+    Positions {0, 1} of two components use the two-component pair (blue and
+    its mirror orange, whose blend is grey); any other set uses the palette
+    of max(K, largest position + 1, 3) colours (Okabe-Ito up to eight,
+    then tab20), so every position names one colour whatever K is.
+    """
+    from ..plotting import component_colors
+
+    indices = [int(i) for i in indices]
+    size = max(len(indices), max(indices) + 1)
+    if sorted(indices) != [0, 1]:
+        size = max(size, 3)
+    palette = component_colors(size)
+    return [matplotlib.colors.to_hex(palette[i]) for i in indices]

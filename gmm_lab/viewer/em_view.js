@@ -11,6 +11,7 @@
 const LOG_2PI = Math.log(2 * Math.PI);
 const MARGIN = 0.06; // of the data range around the points, as gmm_lab.plotting
 const SCATTER = { width: 600, height: 470, left: 66, right: 14, top: 30, bottom: 46 };
+const THUMB = { width: 250, height: 200, left: 8, right: 8, top: 8, bottom: 8 };
 const CURVE = { width: 330, height: 200, left: 74, right: 12, top: 24, bottom: 36 };
 const FPS_CHOICES = [1, 2, 4, 8, 15, 30];
 const MAX_PLACED = 10; // as gmm_lab.viewer.widget.MAX_PLACED_MEANS
@@ -99,28 +100,28 @@ export function eStepToken(run, t, n) {
   return { n, t, x: [x0, x1], logWeights, logDensities, weighted, max, logNorm, gamma };
 }
 
-/** gamma_t for all tokens, (N, K) row-major, computed once per t. */
-export function responsibilitiesAt(run, t) {
-  let gamma = run.gammaCache.get(t);
-  if (gamma) return gamma;
-  const { N, K, X } = run;
-  gamma = new Float64Array(N * K);
+/**
+ * gamma for all N tokens under one parameter set, (N, K) row-major:
+ * log(pi_k N(x_n | mu_k, Sigma_k)) per component, then minus their log-sum-exp.
+ * weights (K,), means (K, 2), covs (K, 2, 2), row-major typed arrays.
+ */
+export function responsibilitiesFor(X, N, K, weights, means, covs) {
+  const gamma = new Float64Array(N * K);
   const row = new Float64Array(K);
-  const logWeights = [], factors = [];
+  const constant = [], factors = [];
   for (let k = 0; k < K; k++) {
-    logWeights.push(Math.log(run.weights[t * K + k]));
-    const c = 4 * (t * K + k);
-    factors.push(cholesky2(run.covs[c], run.covs[c + 2], run.covs[c + 3]));
+    const f = cholesky2(covs[4 * k], covs[4 * k + 2], covs[4 * k + 3]);
+    factors.push(f);
+    constant.push(Math.log(weights[k]) - LOG_2PI - Math.log(f[0]) - Math.log(f[2]));
   }
   for (let n = 0; n < N; n++) {
     const x0 = X[2 * n], x1 = X[2 * n + 1];
     let max = -Infinity;
     for (let k = 0; k < K; k++) {
-      const m = 2 * (t * K + k);
       const [l11, l21, l22] = factors[k];
-      const z1 = (x0 - run.means[m]) / l11;
-      const z2 = (x1 - run.means[m + 1] - l21 * z1) / l22;
-      row[k] = logWeights[k] - LOG_2PI - Math.log(l11) - Math.log(l22) - 0.5 * (z1 * z1 + z2 * z2);
+      const z1 = (x0 - means[2 * k]) / l11;
+      const z2 = (x1 - means[2 * k + 1] - l21 * z1) / l22;
+      row[k] = constant[k] - 0.5 * (z1 * z1 + z2 * z2);
       if (row[k] > max) max = row[k];
     }
     if (!Number.isFinite(max)) max = 0;
@@ -129,6 +130,16 @@ export function responsibilitiesAt(run, t) {
     const logNorm = max + Math.log(sum);
     for (let k = 0; k < K; k++) gamma[n * K + k] = Math.exp(row[k] - logNorm);
   }
+  return gamma;
+}
+
+/** gamma_t for all tokens, (N, K) row-major, computed once per t. */
+export function responsibilitiesAt(run, t) {
+  let gamma = run.gammaCache.get(t);
+  if (gamma) return gamma;
+  const K = run.K;
+  gamma = responsibilitiesFor(run.X, run.N, K, run.weights.subarray(t * K, (t + 1) * K),
+    run.means.subarray(2 * t * K, 2 * (t + 1) * K), run.covs.subarray(4 * t * K, 4 * (t + 1) * K));
   run.gammaCache.set(t, gamma);
   return gamma;
 }
@@ -243,22 +254,20 @@ function dataLimits(run) {
   });
 }
 
-/** The affine map data -> canvas pixels for the current options (vowel chart swaps and flips). */
-function makeTransform(view) {
-  const { limits } = view;
-  const chart = view.options.vowel_chart;
+/** The affine map data -> canvas pixels of a box (vowel chart: axes swapped and flipped). */
+function makeTransform(limits, chart, box = SCATTER) {
   const xDim = chart ? 1 : 0, yDim = chart ? 0 : 1;
-  const plotW = SCATTER.width - SCATTER.left - SCATTER.right;
-  const plotH = SCATTER.height - SCATTER.top - SCATTER.bottom;
+  const plotW = box.width - box.left - box.right;
+  const plotH = box.height - box.top - box.bottom;
   const [x0, x1] = limits[xDim], [y0, y1] = limits[yDim];
   let sx, ox, sy, oy;
   if (chart) {
     // phoneticians' chart: F2 decreasing to the right, F1 increasing downwards
-    sx = -plotW / (x1 - x0); ox = SCATTER.left - sx * x1;
-    sy = plotH / (y1 - y0); oy = SCATTER.top - sy * y0;
+    sx = -plotW / (x1 - x0); ox = box.left - sx * x1;
+    sy = plotH / (y1 - y0); oy = box.top - sy * y0;
   } else {
-    sx = plotW / (x1 - x0); ox = SCATTER.left - sx * x0;
-    sy = -plotH / (y1 - y0); oy = SCATTER.top + plotH - sy * y0;
+    sx = plotW / (x1 - x0); ox = box.left - sx * x0;
+    sy = -plotH / (y1 - y0); oy = box.top + plotH - sy * y0;
   }
   // (d0, d1) -> (px, py) as canvas' transform(a, b, c, d, e, f): px = a d0 + c d1 + e, py = b d0 + d d1 + f
   const matrix = xDim === 0 ? [sx, 0, 0, sy, ox, oy] : [0, sy, sx, 0, ox, oy];
@@ -560,6 +569,64 @@ export function draw(view, index) {
 }
 
 // ---------------------------------------------------------------------------
+// several starts side by side
+
+/** Small pictures of where each start ended: its final theta over the tokens, final L. */
+function buildStarts(view, parent) {
+  const run = view.run, starts = run.payload.starts || [];
+  if (starts.length < 2) return;
+  const section = element("div", { class: "starts" }, parent);
+  const best = Math.max(...starts.map((s) => s.log_likelihood));
+  element("div", { class: "starts-head", html: `<b>Starts compared</b> (where each run ended: its final θ on the axes of the chart above, ${view.options.n_std}-σ ellipses; the highest L is marked best)` }, section);
+  const row = element("div", { class: "starts-row" }, section);
+  starts.forEach((start, i) => {
+    const cell = element("div", { class: "start" }, row);
+    cell.dataset.finalL = JSON.stringify(start.log_likelihood);
+    cell.dataset.nComponents = String(start.n_components);
+    const canvas = makeCanvas(cell, THUMB);
+    drawStart(view, scaledContext(canvas), start);
+    const isBest = start.log_likelihood === best;
+    element("div", {
+      class: "note",
+      html: `${start.title}<br>K = ${start.n_components}, L = <b>${formatL(start.log_likelihood)}</b> after ${start.n_iterations} iterations` +
+        `${start.converged ? " (converged)" : " (not converged)"}${isBest ? " — <b>best</b>" : ""}`,
+    }, cell);
+    if (i === starts.length - 1) cell.classList.add("current");
+  });
+}
+
+function drawStart(view, ctx, start) {
+  const run = view.run, K = start.n_components;
+  const weights = decodeArray(start.weights), means = decodeArray(start.means), covs = decodeArray(start.covariances);
+  const T = makeTransform(view.limits, view.options.vowel_chart, THUMB);
+  ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, THUMB.width, THUMB.height);
+  ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.strokeRect(0.5, 0.5, THUMB.width - 1, THUMB.height - 1);
+  const byVowel = view.options.color_by === "vowel" && run.vowelId;
+  const gamma = byVowel ? null : responsibilitiesFor(run.X, run.N, K, weights, means, covs);
+  const rgb = start.colors.map(hexToRGB);
+  ctx.globalAlpha = 0.6;
+  for (let n = 0; n < run.N; n++) {
+    if (byVowel) ctx.fillStyle = run.payload.vowel_colors[run.vowelId[n]];
+    else {
+      let r = 0, g = 0, b = 0;
+      for (let k = 0; k < K; k++) { const w = gamma[n * K + k]; r += w * rgb[k][0]; g += w * rgb[k][1]; b += w * rgb[k][2]; }
+      ctx.fillStyle = `rgb(${Math.round(r)},${Math.round(g)},${Math.round(b)})`;
+    }
+    const [px, py] = T.toPixel(run.X[2 * n], run.X[2 * n + 1]);
+    ctx.fillRect(px - 1.2, py - 1.2, 2.4, 2.4);
+  }
+  ctx.globalAlpha = 1;
+  for (let k = 0; k < K; k++) {
+    const { major, minor, angle } = ellipseAxes(covs[4 * k], covs[4 * k + 1], covs[4 * k + 3], view.options.n_std);
+    ctx.save(); ctx.transform(...T.matrix); ctx.beginPath();
+    ctx.ellipse(means[2 * k], means[2 * k + 1], major, minor, angle, 0, 2 * Math.PI);
+    ctx.restore();
+    ctx.strokeStyle = byVowel ? run.payload.over_vowels_color : start.colors[k];
+    ctx.lineWidth = 1.5; ctx.stroke();
+  }
+}
+
+// ---------------------------------------------------------------------------
 // looking inside a step
 
 /** A component's colour swatch, except when the points wear vowel colours (one colour meaning per figure). */
@@ -722,6 +789,10 @@ const STYLE = `
 .gmm-em-view .panel h4 { margin: 0 0 4px; font-size: 13px; }
 .gmm-em-view .panel .formula { margin: 3px 0; }
 .gmm-em-view .panel .close { position: absolute; right: 4px; top: 2px; border: none; background: none; font-size: 16px; cursor: pointer; }
+.gmm-em-view .starts { margin-top: 8px; }
+.gmm-em-view .starts-row { display: flex; flex-wrap: wrap; gap: 10px; }
+.gmm-em-view .start { width: 250px; }
+.gmm-em-view .start.current canvas { outline: 2px solid #333; }
 .gmm-em-view .tooltip { position: absolute; pointer-events: none; background: #fffffff0; border: 1px solid #888; padding: 3px 6px; font-size: 12px; max-width: 360px; z-index: 10; }
 `;
 
@@ -780,7 +851,7 @@ function keyHTML(view) {
 }
 
 function rebuildGeometry(view) {
-  view.transform = makeTransform(view);
+  view.transform = makeTransform(view.limits, view.options.vowel_chart);
   const run = view.run, pixels = new Float64Array(2 * run.N);
   for (let n = 0; n < run.N; n++) {
     const [px, py] = view.transform.toPixel(run.X[2 * n], run.X[2 * n + 1]);
@@ -862,6 +933,7 @@ export function buildView(el, payload, host = {}) {
   element("div", { class: "note", text: "Hover a point for its responsibilities; click it for its E-step, click a mean (×) for its M-step. Arrow keys, Home and End move the slider." }, root);
   const panel = element("div", { class: "panel" }, root);
   panel.hidden = true;
+  const startsHolder = element("div", {}, root);
   const tooltip = element("div", { class: "tooltip" }, root);
   tooltip.hidden = true;
 
@@ -882,6 +954,8 @@ export function buildView(el, payload, host = {}) {
   }
   rebuildGeometry(view);
   drawCurveBackground(view);
+  view.refreshStarts = () => { startsHolder.replaceChildren(); buildStarts(view, startsHolder); };
+  view.refreshStarts();
   setFrames(view, half.checked);
 
   const stop = () => {
@@ -912,9 +986,9 @@ export function buildView(el, payload, host = {}) {
   slider.addEventListener("keydown", (event) => event.stopPropagation());
   slider.addEventListener("input", () => draw(view, Number(slider.value)));
   half.addEventListener("change", () => draw(view, setFrames(view, half.checked)));
-  colorBy.addEventListener("change", () => { options.color_by = colorBy.value; view.key.innerHTML = keyHTML(view); draw(view, view.index); });
-  sigma.addEventListener("change", () => { options.n_std = Number(sigma.value); view.key.innerHTML = keyHTML(view); draw(view, view.index); });
-  chart.addEventListener("change", () => { options.vowel_chart = chart.checked; rebuildGeometry(view); draw(view, view.index); });
+  colorBy.addEventListener("change", () => { options.color_by = colorBy.value; view.key.innerHTML = keyHTML(view); view.refreshStarts(); draw(view, view.index); });
+  sigma.addEventListener("change", () => { options.n_std = Number(sigma.value); view.key.innerHTML = keyHTML(view); view.refreshStarts(); draw(view, view.index); });
+  chart.addEventListener("change", () => { options.vowel_chart = chart.checked; rebuildGeometry(view); view.refreshStarts(); draw(view, view.index); });
 
   const position = (event) => {
     const box = canvas.getBoundingClientRect();

@@ -37,7 +37,8 @@ import numpy as np
 from ..data import SPEAKER_GROUPS, VOWELS, VowelData
 from ..states import History
 
-__all__ = ["FORMAT", "history_payload", "decode_array", "encode_array", "payload_json"]
+__all__ = ["FORMAT", "history_payload", "run_summary", "decode_array", "encode_array",
+           "payload_json"]
 
 FORMAT = "gmm_lab.viewer/1"
 _DTYPES = {"float64": "<f8", "float32": "<f4", "uint8": "u1", "uint16": "<u2"}
@@ -103,10 +104,42 @@ def _unpack_data(history: History, data):
     return np.asarray(data, dtype=float), None, None, ("x0", "x1")
 
 
+def run_summary(history: History, component_colors, title: str) -> dict:
+    """Where one run ended, for the side-by-side comparison of several starts.
+
+    Parameters
+    ----------
+    history : History
+    component_colors : sequence of n_components colours
+        The colours the run's components were shown in.
+    title : str
+        How the comparison names the run, e.g. 'from 3 placed means'.
+
+    Returns
+    -------
+    dict
+        'title', 'n_components', 'n_iterations' (T), 'converged',
+        'log_likelihood' (L(theta_T)), 'colors', and the final 'weights',
+        'means', 'covariances' as encoded arrays.
+    """
+    final = history.final
+    return {
+        "title": title,
+        "n_components": int(final.n_components),
+        "n_iterations": len(history) - 1,
+        "converged": bool(history.converged),
+        "log_likelihood": float(final.log_likelihood),
+        "colors": [_hex(c) for c in component_colors],
+        "weights": encode_array(final.weights),
+        "means": encode_array(final.means),
+        "covariances": encode_array(final.covariances),
+    }
+
+
 def history_payload(history: History, data=None, *, n_std: float = 2.0, fps: float = 4.0,
                     half_steps: bool = True, color_by: str = "responsibility",
                     vowel_chart: bool = False, reg_covar: float = 1e-6,
-                    title: str | None = None, component_colors=None) -> dict:
+                    title: str | None = None, component_colors=None, starts=None) -> dict:
     """The run packed for the browser: tokens once, theta_t and L(theta_t) per state.
 
     Parameters
@@ -134,6 +167,9 @@ def history_payload(history: History, data=None, *, n_std: float = 2.0, fps: flo
     component_colors : sequence of n_components colours, optional
         Default :func:`gmm_lab.plotting.component_colors`; a restarted run
         passes the previous run's, matched (:func:`gmm_lab.viewer.colors.matched_colors`).
+    starts : list of dict, optional
+        :func:`run_summary` of several runs (this one last), shown side by
+        side under the viewer: final L, iterations and the split each found.
 
     Returns
     -------
@@ -187,6 +223,7 @@ def history_payload(history: History, data=None, *, n_std: float = 2.0, fps: flo
             raise ValueError(f"component_colors has {len(component_colors)} colours for "
                              f"{n_components} components.")
         payload["component_colors"] = [_hex(c) for c in component_colors]
+    payload["starts"] = list(starts or [])
     payload["vowel_colors"] = {str(k): v for k, v in payload["vowel_colors"].items()}
     payload["vowel_markers"] = {str(k): v for k, v in payload["vowel_markers"].items()}
     return payload

@@ -26,11 +26,10 @@ import traitlets
 from scipy.linalg import cho_factor, cho_solve
 
 from ..em import run_em
-from ..plotting import component_colors
-from .colors import matched_colors
+from .colors import colors_from_indices, matched_indices
 
 from .page import page_from_payload
-from .payload import history_payload
+from .payload import history_payload, run_summary
 
 __all__ = ["EMViewerWidget", "iframe_html", "history_png", "start_from_means"]
 MAX_PLACED_MEANS = 10
@@ -146,6 +145,8 @@ class EMViewerWidget(anywidget.AnyWidget):
         self._options = options
         self._run_options = {"max_iter": max_iter, "tol": tol}
         self._png = None
+        self._starts = []  # run_summary of each run shown, once there is more than one
+        self._color_indices = list(range(history[0].n_components))  # palette position per component
         super().__init__(payload=history_payload(history, data, **options))
         self.on_msg(self._on_message)
 
@@ -177,10 +178,17 @@ class EMViewerWidget(anywidget.AnyWidget):
         options = {**self._options, "title": title}
         options.update({key: payload["options"][key] for key in ("n_std", "fps", "half_steps",
                                                                   "color_by", "vowel_chart")})
-        # Colours that stay: each new component takes the colour of the old one nearest to it.
-        options["component_colors"] = matched_colors(
-            self._history.final.means, payload["component_colors"], history.final.means,
-            component_colors(max(history[0].n_components, len(payload["component_colors"]))))
+        # Colours that stay: each new component takes the colour of the old one matched to it.
+        self._color_indices = matched_indices(self._history.final.means, self._color_indices,
+                                              history.final.means)
+        options["component_colors"] = colors_from_indices(self._color_indices)
+        if not self._starts:
+            self._starts.append(run_summary(self._history, payload["component_colors"],
+                                            f"start 1: {payload['title']}"))
+        self._starts.append(run_summary(
+            history, options["component_colors"],
+            f"start {len(self._starts) + 1}: from {means.shape[0]} placed means"))
+        options["starts"] = self._starts
         self._history = history
         self._png = None
         self.payload = history_payload(history, self._data, **options)

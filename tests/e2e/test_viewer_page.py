@@ -419,6 +419,13 @@ def test_jupyterlab_place_means_then_run(browser, lab_server):
         viewer.locator("canvas.scatter").wait_for()
         start = viewer.evaluate("root => Array.from(root.gmmView.view.run.means.slice(0, 6))")
         np.testing.assert_allclose(np.reshape(start, (3, 2)), placed, rtol=0, atol=1e-9)
+        # the two starts side by side, each with its final L
+        starts = viewer.locator(".starts .start")
+        assert starts.count() == 2
+        first = run_em(load_vowels(["IY", "IH"]).X, 2, init_params="k-means++", random_state=0)
+        assert json.loads(starts.nth(0).get_attribute("data-final-l")) == first.final.log_likelihood
+        final_l = viewer.evaluate("root => root.gmmView.view.run.L.at(-1)")
+        assert json.loads(starts.nth(1).get_attribute("data-final-l")) == final_l
         slider = viewer.locator("input.frame-slider")
         slider.focus()
         page.keyboard.press("End")
