@@ -198,6 +198,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         n_components, init, inits = self._check_parameters(X)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
+        if not do_init and self.history_[-1].covariance_type != self.covariance_type:
+            raise ValueError(
+                f"warm_start=True continues the previous fit, whose covariance_type "
+                f"was {self.history_[-1].covariance_type!r}; got covariance_type="
+                f"{self.covariance_type!r}. Set warm_start=False to start afresh "
+                "with the new type."
+            )
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
         engine = _Engine(X, self.covariance_type, self.reg_covar, self.engine)

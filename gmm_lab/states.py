@@ -123,6 +123,11 @@ class EMState:
     @property
     def mean_log_likelihood(self) -> float:
         """L(theta_t) / N, the per-point value scikit-learn calls the lower bound."""
+        if self.n_samples <= 0:
+            raise ValueError(
+                f"mean_log_likelihood = L / N needs the number of points; this state "
+                f"has n_samples={self.n_samples}. Build it with n_samples=N."
+            )
         return self.log_likelihood / self.n_samples
 
     def labels(self) -> np.ndarray:

@@ -235,3 +235,18 @@ def test_warnings_name_the_callers_line(category, call, line_text):
     for filename, lineno in lines:
         assert filename == THIS_FILE, f"{category.__name__} points at {filename}:{lineno}"
         assert line_text in source[lineno - 1], source[lineno - 1]
+
+
+def test_warm_start_refuses_a_changed_covariance_type():
+    model = GaussianMixture(2, warm_start=True, random_state=0).fit(X)
+    model.set_params(covariance_type="diag")
+    with pytest.raises(ValueError, match=r"warm_start=True continues the previous fit, whose covariance_type was 'full'.*warm_start=False"):
+        model.fit(X)
+
+
+def test_mean_log_likelihood_needs_the_point_count():
+    from gmm_lab import EMState
+
+    state = EMState(0, np.ones(1), np.zeros((1, 2)), np.eye(2)[None], None, -3.0)
+    with pytest.raises(ValueError, match=r"needs the number of points; this state has n_samples=0"):
+        state.mean_log_likelihood
