@@ -103,3 +103,17 @@ def test_log_density_grid_equals_scipy_mixture_density(iy_ih_X):
     components = [np.log(w) + multivariate_normal(m, c).logpdf(points)
                   for w, m, c in zip(model.weights_, model.means_, model.covariances_)]
     np.testing.assert_allclose(log_density.ravel(), logsumexp(components, axis=0), rtol=1e-10)
+
+
+def test_tied_from_one_token_starts_stays_at_one_gaussian_as_in_sklearn():
+    """Lesson 4 says it: tied + 'k-means++' on the training speakers ends at K = 1's likelihood, in both."""
+    vowels = load_vowels()
+    train, _ = speaker_split(vowels, test_size=0.25, random_state=0)
+    X = vowels.X[train]
+    ours = GaussianMixture(6, covariance_type="tied", init_params="k-means++", random_state=0).fit(X)
+    theirs = SklearnGaussianMixture(6, covariance_type="tied", init_params="k-means++",
+                                    random_state=0).fit(X)
+    one = SklearnGaussianMixture(1, covariance_type="tied", random_state=0).fit(X)
+    np.testing.assert_allclose(ours.score(X), theirs.score(X), rtol=1e-9)
+    np.testing.assert_allclose(theirs.score(X), one.score(X), rtol=1e-7)
+    assert np.ptp(theirs.means_, axis=0).max() < 10
