@@ -311,3 +311,30 @@ def test_console_script_is_installed():
                             timeout=120)
     assert result.returncode == 0
     assert "usage: gmm-lab" in result.stdout
+
+
+def test_the_readme_caption_states_what_the_runs_give(default_run, monkeypatch):
+    """Every number in the README's story of its picture, recomputed: the
+    default run (10 random starts) ends at the vowel split, one raw-Hz k-means
+    start at the speaker split."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    caption = " ".join(readme[readme.index("The picture is the default run"):].split("\n\n")[0].split())
+    history, printed = default_run
+    data = load_vowels(["IY", "IH"])
+    component = history.final.responsibilities.argmax(axis=1)
+    agreement = max(np.mean(component == (data.vowel == "IY")), np.mean(component == (data.vowel == "IH")))
+    assert f"({len(data)} tokens, all speakers), EM from 10 random starts" in caption
+    assert "best of 10 starts" in printed and "init random" in printed
+    assert f"L = {history.final.log_likelihood:.1f}, with {100 * agreement:.0f} % of the tokens" in caption
+
+    rendered = []
+    monkeypatch.setattr(cli, "_render", lambda args, history, *rest: rendered.append(history) or 0)
+    assert main(["--init", "kmeans", "--n-init", "1", "--tol", "1e-3", "--no-progress"]) == 0
+    kmeans_final = rendered[0].final
+    men = data.speaker_type == "M"
+    kmeans_component = kmeans_final.responsibilities.argmax(axis=1)
+    assert max(np.mean(kmeans_component == men), np.mean(kmeans_component != men)) > 0.8
+    assert "(`python -m gmm_lab --init kmeans --n-init 1 --tol 1e-3`)" in caption
+    assert f"local optimum, L = {kmeans_final.log_likelihood:.1f}, that splits men" in caption
+    # "F2's spread dominates the distance k-means uses"
+    assert data.X[:, 1].std() > 2 * data.X[:, 0].std()
