@@ -324,7 +324,8 @@ def run_student(student_fn, arguments, case: Case, *, budget: Budget, forbidden=
     watcher = _Watcher(forbidden)
 
     def target():
-        sys.setprofile(watcher)
+        if watcher.forbidden:  # watching costs a little on every Python call
+            sys.setprofile(watcher)
         try:
             # The checker explains overflow and 0/0 itself, in words.
             with np.errstate(all="ignore"):
