@@ -378,7 +378,7 @@ function drawAxes(view) {
 function drawScatter(view, frame) {
   const { run, ctx } = view;
   const T = view.transform;
-  ctx.drawImage(view.background, 0, 0);
+  ctx.drawImage(view.background, 0, 0, SCATTER.width, SCATTER.height); // CSS size, whatever the pixel ratio
   const byVowel = view.options.color_by === "vowel" && run.vowelId;
   ctx.save();
   ctx.beginPath();
@@ -528,7 +528,7 @@ function drawCurveBackground(view) {
 
 function drawCurve(view, frame) {
   const ctx = view.curveCtx;
-  ctx.drawImage(view.curveBackground, 0, 0);
+  ctx.drawImage(view.curveBackground, 0, 0, CURVE.width, CURVE.height);
   const { px, py } = view.curveMap;
   const t = frame.ellipses;
   const { low, high } = curveLimits(view.run.L);
@@ -869,7 +869,9 @@ function setFrames(view, halfSteps) {
   let index = 0;
   if (old) {
     // keep the same parameters on screen: the frame whose ellipses are theta_t
-    index = view.frames.findIndex((f) => f.ellipses === old.ellipses && (f.kind !== "initial" || old.kind === "initial"));
+    // the same picture if it exists (ellipses and colours), else the same ellipses
+    index = view.frames.findIndex((f) => f.ellipses === old.ellipses && f.colors === old.colors);
+    if (index < 0) index = view.frames.findIndex((f) => f.ellipses === old.ellipses && f.kind !== "initial");
     if (index < 0) index = 0;
   }
   view.slider.value = String(index);
