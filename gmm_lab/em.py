@@ -898,9 +898,11 @@ class _Engine:
         else:
             chunks = self._responsibility_chunks()
         for start, stop, resp, _ in chunks:
-            X = np.asarray(self.X[start:stop], dtype=np.float64)
             for j, (k, centre) in enumerate(zip(components, centres)):
-                statistics[j] += _feature_rows(X, centre) @ np.asarray(resp[k], dtype=np.float64)
+                # only the points the component holds: one, for a lone far point
+                rows = np.flatnonzero(resp[k])
+                X = np.asarray(self.X[start + rows], dtype=np.float64)
+                statistics[j] += _feature_rows(X, centre) @ np.asarray(resp[k][rows], dtype=np.float64)
         return statistics
 
     def _warn_collapsed(self, counts, covariances, iteration):
