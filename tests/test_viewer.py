@@ -263,3 +263,22 @@ def test_several_starts_are_summarised_side_by_side(small_run, data):
     assert np.array_equal(decode_array(starts[1]["means"]), first.final.means)
     assert starts[1]["colors"] == history_payload(first, data, component_colors=starts[1]["colors"])[
         "component_colors"]
+
+
+def test_start_summaries_match_colours_to_the_kept_run(data):
+    from gmm_lab.viewer import start_summaries, viewer_html
+
+    runs = [run_em(data.X, 2, init_params="random", random_state=seed, max_iter=200)
+            for seed in range(3)]
+    summaries = start_summaries(runs, [f"seed {seed}" for seed in range(3)], reference=1)
+    assert [s["title"] for s in summaries] == ["seed 0", "seed 1", "seed 2"]
+    assert summaries[1]["colors"] == [matplotlib_hex(c) for c in component_colors(2)]
+    kept = runs[1].final.means
+    for run, summary in zip(runs, summaries):
+        # each component takes the colour of the kept run's component nearest to it
+        nearest = [int(np.argmin(((kept - m) ** 2).sum(axis=1))) for m in run.final.means]
+        if len(set(nearest)) == 2:
+            assert summary["colors"] == [summaries[1]["colors"][i] for i in nearest]
+        assert summary["log_likelihood"] == run.final.log_likelihood
+    page = viewer_html(runs[1], data, starts=summaries)
+    assert "seed 2" in page

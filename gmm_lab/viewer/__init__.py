@@ -9,17 +9,19 @@ All three run one ES module, ``em_view.js``: ``render`` builds the DOM and
 canvases once, ``draw(view, index)`` paints a frame from the data alone.
 """
 
-from .payload import decode_array, encode_array, history_payload
+from .colors import start_summaries
+from .payload import decode_array, encode_array, history_payload, run_summary
 
-__all__ = ["history_payload", "decode_array", "encode_array", "viewer_html", "EMViewerWidget"]
+__all__ = ["history_payload", "run_summary", "start_summaries", "decode_array", "encode_array",
+           "viewer_html", "write_viewer_html", "EMViewerWidget"]
 
 
 def __getattr__(name):
     # anywidget/ipywidgets and matplotlib load only when the page or widget is asked for.
-    if name == "viewer_html":
-        from .page import viewer_html
+    if name in ("viewer_html", "write_viewer_html"):
+        from . import page
 
-        return viewer_html
+        return getattr(page, name)
     if name == "EMViewerWidget":
         from .widget import EMViewerWidget
 

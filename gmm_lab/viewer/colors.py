@@ -17,7 +17,7 @@ import matplotlib.colors
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["matched_indices", "colors_from_indices"]
+__all__ = ["matched_indices", "colors_from_indices", "start_summaries"]
 
 
 def matched_indices(previous_means, previous_indices, means) -> list:
@@ -72,3 +72,34 @@ def colors_from_indices(indices) -> list:
         size = max(size, 3)
     palette = component_colors(size)
     return [matplotlib.colors.to_hex(palette[i]) for i in indices]
+
+
+def start_summaries(histories, titles, reference: int = 0) -> list:
+    """Summaries of several runs for the side-by-side comparison, colours matched to one run.
+
+    Parameters
+    ----------
+    histories : sequence of History
+        The runs (e.g. the starts of ``gmm-lab --n-init``).
+    titles : sequence of str
+        How to name each run, e.g. 'seed 3'.
+    reference : int, default=0
+        The run whose components keep the default colours (the run shown in
+        the viewer); every other run's components take the colour of the
+        reference component matched to them (:func:`matched_indices`).
+
+    Returns
+    -------
+    list of dict
+        :func:`gmm_lab.viewer.payload.run_summary` of each run, in order,
+        for ``history_payload(..., starts=...)``.
+    """
+    from .payload import run_summary
+
+    histories = list(histories)
+    kept = histories[reference].final
+    summaries = []
+    for history, title in zip(histories, titles, strict=True):
+        indices = matched_indices(kept.means, range(kept.n_components), history.final.means)
+        summaries.append(run_summary(history, colors_from_indices(indices), title))
+    return summaries

@@ -891,8 +891,9 @@ export function buildView(el, payload, host = {}) {
   const frameLabel = element("span", { class: "frame-label" }, controls);
   const speedLabel = element("label", { text: "speed " }, controls);
   const speed = element("select", { class: "speed" }, speedLabel);
-  for (const fps of FPS_CHOICES) element("option", { value: String(fps), text: `${fps} fps` }, speed);
-  speed.value = String(FPS_CHOICES.includes(options.fps) ? options.fps : 4);
+  const choices = [...new Set([...FPS_CHOICES, options.fps])].filter((f) => f > 0).sort((a, b) => a - b);
+  for (const fps of choices) element("option", { value: String(fps), text: `${fps} fps` }, speed);
+  speed.value = String(options.fps > 0 ? options.fps : 4);
   const halfLabel = element("label", {}, controls);
   const half = element("input", { type: "checkbox", class: "half-steps" }, halfLabel);
   halfLabel.append(" E- and M-steps as separate frames");
