@@ -58,7 +58,7 @@ LESSONS = {
     "01_vowel_data.ipynb": [
         Exercise(
             "vowel_means", 1, r"^## Men, women and children", "heading",
-            "### Exercise 1 · the mean formants of each vowel\n\n"
+            "### Exercise · the mean formants of each vowel\n\n"
             "The large markers in the chart are the vowels' means. Write "
             "`my_vowel_means(X, labels, vowels)` that returns, for each label in `vowels` "
             "(in that order), the mean of every column of `X` over the tokens with that "
@@ -93,7 +93,7 @@ LESSONS = {
     "03_em_step_by_step.ipynb": [
         Exercise(
             "em_loop", 2, r"^## EM on ", "heading",
-            "### Exercise 4 · the EM loop\n\n"
+            "### Exercise · the EM loop\n\n"
             "Now put the two steps together, as the handout's loop does. Write "
             "`my_em(X, weights, means, covariances, e_step, m_step, tol, max_iter)` that starts "
             "from $\\theta_0$ = `(weights, means, covariances)` and, for $t = 0, 1, \\dots$:\n\n"
@@ -144,25 +144,23 @@ LESSONS = {
     ],
     "04_what_can_go_wrong.ipynb": [
         Exercise(
-            "trend_prediction", 1, r"^## How many components\?", "heading",
+            "trend_prediction", 1, r"^What `reg_covar` is \*not\*|^## How many components", "before",
             "### Predict, then run\n\n"
-            "`reg_covar` is added to every variance after the M-step's weighted fit. Take EM "
-            "on \"heed\" and \"hid\" (all speakers, $K=2$, full covariances, "
-            "`init_params=\"kmeans\"`, `random_state=0`, `tol=1e-6`). With `reg_covar` = 25 Hz² "
-            "(the 5 Hz floor above), and with `reg_covar` = $10^4$ Hz² (a 100 Hz floor), will "
-            "$L(\\theta_t)$ **rise** at every iteration or **fall** at some iteration? Write a "
-            "dict in `trend_prediction`, e.g. `{25.0: \"rises\", 1e4: \"rises\"}`; the check "
-            "runs both and compares.",
-            "trend_prediction = None  # {25.0: \"rises\" or \"falls\", 1e4: \"rises\" or \"falls\"}\n"
+            "The same start once more (\"hod\", $K=5$, `init_params=\"kmeans\"`, "
+            "`random_state=5`), now with a much larger floor, `reg_covar` = 4000 Hz². Will "
+            "$L(\\theta_t)$ **rise** at every iteration, as it did with $10^{-6}$ and 25 Hz², or "
+            "**fall**? Write `\"rises\"` or `\"falls\"` in `trend_prediction`; the check runs it "
+            "and compares.",
+            "trend_prediction = None  # \"rises\" or \"falls\"\n"
             "### BEGIN SOLUTION\n"
-            "trend_prediction = {25.0: \"rises\", 1e4: \"falls\"}\n"
+            "trend_prediction = \"falls\"\n"
             "### END SOLUTION",
             _check_cell('check_prediction(trend_prediction, "reg_covar_trend")',
                         "from gmm_lab.exercises import check_prediction"),
         ),
         Exercise(
-            "n_parameters", 1, r"^## A singular covariance", "heading",
-            "### Exercise 5 · counting the free parameters\n\n"
+            "n_parameters", 1, r"^## (A mixture is a density|A singular covariance)", "heading",
+            "### Exercise · counting the free parameters\n\n"
             "BIC charges $p \\log N$ for the $p$ free parameters. Write "
             "`my_n_parameters(n_components, n_features, covariance_type)` that counts them for "
             "each covariance type: `\"full\"` (one symmetric $D \\times D$ matrix per "
@@ -184,8 +182,8 @@ LESSONS = {
                         "from gmm_lab.exercises import check_n_parameters"),
         ),
         Exercise(
-            "choose_by_bic", 1, r"^## A singular covariance", "heading",
-            "### Exercise 6 · choosing $K$ and the covariance type by BIC\n\n"
+            "choose_by_bic", 1, r"^## (A mixture is a density|A singular covariance)", "heading",
+            "### Exercise · choosing $K$ and the covariance type by BIC\n\n"
             "Write `my_choose_by_bic(X, ks, covariance_types)` that fits "
             "`GaussianMixture(k, covariance_type=t, init_params=\"kmeans\", random_state=0)` for "
             "every `k` in `ks` and `t` in `covariance_types` and returns the pair `(k, t)` with "
@@ -212,7 +210,7 @@ LESSONS = {
         ),
         Exercise(
             "zero_variance_direction", 1, r"^## Summary", "heading",
-            "### Exercise 7 · diagnosing the singular model\n\n"
+            "### Exercise · diagnosing the singular model\n\n"
             "Find the direction in which the data have no variance, whatever the derived "
             "feature is. Write `my_zero_variance_direction(X)` that returns the unit vector "
             "along which `X` varies least: the eigenvector of the covariance of `X` "
@@ -230,7 +228,7 @@ LESSONS = {
         ),
         Exercise(
             "fix_features", 1, r"^## Summary", "heading",
-            "### Exercise 8 · fixing it\n\n"
+            "### Exercise · fixing it\n\n"
             "Write `my_fix_features(X)` that returns features without that direction: one column "
             "fewer, a covariance of full rank, and no information lost (every column of `X` must "
             "still be a linear function of your features). The check then runs EM on your "
@@ -250,7 +248,7 @@ LESSONS = {
     "05_classifying_vowels.ipynb": [
         Exercise(
             "class_posteriors", 1, r"^## Testing on speakers", "heading",
-            "### Exercise 9 · Bayes' rule\n\n"
+            "### Exercise · Bayes' rule\n\n"
             "Write `my_class_posteriors(mixtures, log_priors, X)` that returns "
             "$P(c \\mid x_n) = p(x_n \\mid c)\\,P(c) / \\sum_{c'} p(x_n \\mid c')\\,P(c')$ for "
             "every token and class, shape `(n_samples, n_classes)`, from one fitted mixture per "
@@ -270,7 +268,7 @@ LESSONS = {
         ),
         Exercise(
             "heldout_accuracy", 1, r"^## All ten vowels", "heading",
-            "### Exercise 10 · the handout's task, by hand\n\n"
+            "### Exercise · the handout's task, by hand\n\n"
             "Write `my_heldout_accuracy(X, y, train, test, n_components)`: fit one "
             "`GaussianMixture(n_components, covariance_type=\"full\", init_params=\"k-means++\", "
             "random_state=0)` per vowel on that vowel's training tokens (`train` and `test` are "
@@ -295,13 +293,34 @@ LESSONS = {
     ],
 }
 
-# The exercises already in the lessons: their check cells get the hidden test.
+# The exercises already in the lessons: their check cells get the hidden
+# test, their solution cells scaffolding comments (kept in the stub), and the
+# text of exercise 1 says what the check refuses.
 UPDATES = {
     "02_gaussians_and_the_e_step.ipynb": {
         "log_density": "check_log_density(my_log_density)",
         "responsibilities": "check_responsibilities(my_responsibilities)",
     },
     "03_em_step_by_step.ipynb": {"m_step": "check_m_step(my_m_step)"},
+}
+SCAFFOLDING = {
+    "log_density": (
+        "    # 1. L, the Cholesky factor of the covariance (lower triangular)\n"
+        "    # 2. z: solve L z = x - mu for every point at once (a triangular solve, lower=True)\n"
+        "    # 3. combine -1/2 D log(2 pi), -1/2 ||z||^2 and -1/2 log|Sigma| = -sum_d log L_dd\n"
+    ),
+    "responsibilities": (
+        "    # 1. a_nk = log pi_k + log N(x_n | mu_k, Sigma_k), with your my_log_density\n"
+        "    # 2. log sum_j exp(a_nj) for each row, the row's largest a_nj shifted out first\n"
+        "    # 3. gamma_nk = exp(a_nk - that log-sum-exp)\n"
+    ),
+    "m_step": (
+        "    # N_k = sum_n gamma_nk; then pi_k, mu_k, and Sigma_k around the new mu_k\n"
+    ),
+}
+REFUSED = {
+    "log_density": " The check says so if your code calls `inv`, `pinv`, `det` or `scipy.stats`, "
+                   "or gmm_lab's own `log_gaussian_density`.",
 }
 
 
@@ -374,6 +393,15 @@ def apply(notebook, name: str) -> list:
         if solution is None or check is None:
             raise ValueError(f"{name}: the exercise {grade_id!r} is missing")
         notebook.cells[solution].metadata["tags"] = [EXERCISE_TAG]
+        source = notebook.cells[solution].source
+        scaffold = SCAFFOLDING.get(grade_id, "")
+        if scaffold and scaffold not in source and "    ### BEGIN SOLUTION" in source:
+            notebook.cells[solution].source = source.replace(
+                "    ### BEGIN SOLUTION", scaffold + "    ### BEGIN SOLUTION", 1)
+        before = notebook.cells[solution - 1]
+        refused = REFUSED.get(grade_id, "")
+        if refused and before.cell_type == "markdown" and refused not in before.source:
+            before.source = before.source.rstrip() + refused
         cell = notebook.cells[check]
         cell.source = _check_cell(call)
         cell.metadata["tags"] = [EXERCISE_TAG]
@@ -390,6 +418,19 @@ def apply(notebook, name: str) -> list:
     return touched
 
 
+EXERCISE_HEADING = re.compile(r"^### Exercise(?: \d+)? · ", re.MULTILINE)
+
+
+def renumber(notebooks: list) -> None:
+    """Number the exercise headings 1, 2, ... across the lessons, in order."""
+    number = 0
+    for notebook in notebooks:
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown" and EXERCISE_HEADING.search(cell.source):
+                number += 1
+                cell.source = EXERCISE_HEADING.sub(f"### Exercise {number} · ", cell.source, count=1)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Insert the graded exercises into the lessons.")
     parser.add_argument("lessons", type=Path, help="folder of lesson notebooks")
@@ -398,15 +439,16 @@ def main(argv=None) -> int:
     arguments = parser.parse_args(argv)
     target = arguments.out or arguments.lessons
     target.mkdir(parents=True, exist_ok=True)
-    for name in sorted(set(LESSONS) | set(UPDATES)):
+    names = sorted(set(LESSONS) | set(UPDATES))
+    notebooks = [nbformat.read(arguments.lessons / name, as_version=4) for name in names]
+    touched = [apply(notebook, name) for notebook, name in zip(notebooks, names)]
+    renumber(notebooks)
+    for name, notebook, grade_ids in zip(names, notebooks, touched):
         if arguments.only and name not in arguments.only:
             continue
-        path = arguments.lessons / name
-        notebook = nbformat.read(path, as_version=4)
-        touched = apply(notebook, name)
         nbformat.validate(notebook)
         nbformat.write(notebook, target / name)
-        print(f"{target / name}: {', '.join(touched) or 'nothing'}")
+        print(f"{target / name}: {', '.join(grade_ids) or 'nothing'}")
     return 0
 
 
