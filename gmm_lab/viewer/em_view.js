@@ -14,6 +14,7 @@ const SCATTER = { width: 600, height: 470, left: 66, right: 14, top: 30, bottom:
 const THUMB = { width: 250, height: 200, left: 8, right: 8, top: 8, bottom: 8 };
 const CURVE = { width: 330, height: 200, left: 74, right: 12, top: 24, bottom: 36 };
 const FPS_CHOICES = [1, 2, 4, 8, 15, 30];
+const DASHES = [[], [7, 4], [8, 3, 2, 3], [2, 3]]; // solid, dashed, dash-dot, dotted: gmm_lab.plotting's line styles
 const MAX_PLACED = 10; // as gmm_lab.viewer.widget.MAX_PLACED_MEANS
 
 // ---------------------------------------------------------------------------
@@ -408,7 +409,6 @@ function drawScatter(view, frame) {
   ctx.globalAlpha = 1;
   // the ellipses and means at theta_{frame.ellipses}
   const t = frame.ellipses, K = run.K, nStd = view.options.n_std;
-  const dashes = [[], [7, 4], [8, 3, 2, 3], [2, 3]];
   for (let k = 0; k < K; k++) {
     const m = 2 * (t * K + k), c = 4 * (t * K + k);
     const { major, minor, angle } = ellipseAxes(run.covs[c], run.covs[c + 1], run.covs[c + 3], nStd);
@@ -419,7 +419,7 @@ function drawScatter(view, frame) {
     ctx.restore();
     ctx.strokeStyle = byVowel ? run.payload.over_vowels_color : run.payload.component_colors[k];
     ctx.lineWidth = byVowel ? 1.5 : 2;
-    ctx.setLineDash(byVowel && K <= 4 ? dashes[k] : []);
+    ctx.setLineDash(byVowel && K <= DASHES.length ? DASHES[k] : []);
     ctx.stroke();
   }
   ctx.setLineDash([]);
@@ -622,8 +622,12 @@ function drawStart(view, ctx, start) {
     ctx.ellipse(means[2 * k], means[2 * k + 1], major, minor, angle, 0, 2 * Math.PI);
     ctx.restore();
     ctx.strokeStyle = byVowel ? run.payload.over_vowels_color : start.colors[k];
+    // Over vowel colours the components are told apart by line style, matched as the colours are.
+    const position = run.payload.component_colors.indexOf(start.colors[k]);
+    ctx.setLineDash(byVowel && K <= DASHES.length && position >= 0 && position < DASHES.length ? DASHES[position] : []);
     ctx.lineWidth = 1.5; ctx.stroke();
   }
+  ctx.setLineDash([]);
 }
 
 // ---------------------------------------------------------------------------
