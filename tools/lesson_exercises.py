@@ -334,7 +334,7 @@ def _nbgrader(grade_id, *, solution, points=None):
 
 def exercise_cells(exercise: Exercise) -> list:
     """The three cells of one exercise, with nbgrader metadata and the exercise tag."""
-    return [
+    cells = [
         nbformat.v4.new_markdown_cell(exercise.markdown, metadata={"exercise": exercise.grade_id}),
         nbformat.v4.new_code_cell(
             exercise.solution,
@@ -346,6 +346,9 @@ def exercise_cells(exercise: Exercise) -> list:
                                             points=exercise.points),
                       "tags": [EXERCISE_TAG]}),
     ]
+    for cell, part in zip(cells, ("text", "solution", "check")):
+        cell.id = f"exercise-{exercise.grade_id}-{part}".replace("_", "-")[:64]
+    return cells
 
 
 def _find(notebook, pattern: str) -> int | None:
@@ -372,7 +375,9 @@ def _insertion_point(notebook, exercise: Exercise) -> int:
             # Split the cell so that the exercise ends the section before the heading.
             head, tail = cell.source[:match.start()].rstrip(), cell.source[match.start():]
             cell.source = head
-            notebook.cells.insert(index + 1, nbformat.v4.new_markdown_cell(tail))
+            tail_cell = nbformat.v4.new_markdown_cell(tail)
+            tail_cell.id = f"{cell.get('id', 'cell')[:58]}-tail"
+            notebook.cells.insert(index + 1, tail_cell)
             return index + 1
     return index
 
@@ -409,8 +414,13 @@ def apply(notebook, name: str) -> list:
     for exercise in LESSONS.get(name, []):
         new = exercise_cells(exercise)
         solution = _existing(notebook, exercise.grade_id)
-        if solution is not None:  # already there: replace the three cells in place
-            notebook.cells[solution - 1:solution + 2] = new
+        if solution is not None:  # already there: update the three cells in place
+            for old, cell in zip(notebook.cells[solution - 1:solution + 2], new):
+                if old.source == cell.source and old.metadata == cell.metadata:
+                    continue  # unchanged: keep its outputs
+                old.source, old.metadata = cell.source, cell.metadata
+                if old.cell_type == "code":
+                    old.outputs, old.execution_count = [], None
         else:
             index = _insertion_point(notebook, exercise)
             notebook.cells[index:index] = new

@@ -339,7 +339,11 @@ def run_student(student_fn, arguments, case: Case, *, budget: Budget, forbidden=
 
     thread = threading.Thread(target=target, name=f"gmm-lab-check-{name}", daemon=True)
     thread.start()
-    thread.join(budget.remaining())
+    try:
+        thread.join(budget.remaining())
+    except KeyboardInterrupt:  # the student pressed Stop: stop their code too
+        _stop_thread(thread)
+        raise
     if thread.is_alive():
         frame = sys._current_frames().get(thread.ident)
         student = _innermost_student_frame(frame)
