@@ -265,7 +265,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             ):
                 states.append(state)
                 if self.verbose >= 1 and state.iteration and state.iteration % self.verbose_interval == 0:
-                    change = state.mean_log_likelihood - states[-2].mean_log_likelihood
+                    before = states[-2].mean_log_likelihood + (first_offset if state.iteration == 1 else 0.0)
+                    change = state.mean_log_likelihood - before
                     line = f"  Iteration {state.iteration}"
                     if self.verbose >= 2:
                         line += f"\t time lapse {perf_counter() - started:.5f}s"
