@@ -711,7 +711,7 @@ function mStepPanel(view, k) {
       `<p class="formula">N<sub>k</sub> = Σ<sub>n</sub> γ<sub>nk</sub> = <b>${fmt(m.Nk, 10)}</b></p>` +
       `<p class="formula">π<sub>k</sub> = N<sub>k</sub> / N = ${fmt(m.Nk, 8)} / ${run.N} = <b>${fmt(m.pi, 8)}</b></p>` +
       `<p class="formula">μ<sub>k</sub> = (1/N<sub>k</sub>) Σ<sub>n</sub> γ<sub>nk</sub> x<sub>n</sub> = <b>(${fmt(m.mu[0], 8)}, ${fmt(m.mu[1], 8)})</b> Hz</p>` +
-      `<p class="formula">Σ<sub>k</sub> = (1/N<sub>k</sub>) Σ<sub>n</sub> γ<sub>nk</sub> (x<sub>n</sub> − μ<sub>k</sub>)(x<sub>n</sub> − μ<sub>k</sub>)ᵀ + ${run.payload.reg_covar} I =` +
+      `<p class="formula">Σ<sub>k</sub> = (1/N<sub>k</sub>) Σ<sub>n</sub> γ<sub>nk</sub> (x<sub>n</sub> − μ<sub>k</sub>)(x<sub>n</sub> − μ<sub>k</sub>)ᵀ + ${run.payload.reg_covar.toExponential()} I (reg_covar) =` +
       ` <b>[[${fmt(s[0][0], 8)}, ${fmt(s[0][1], 8)}], [${fmt(s[1][0], 8)}, ${fmt(s[1][1], 8)}]]</b> Hz²</p>` + check,
   };
 }

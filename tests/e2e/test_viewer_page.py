@@ -286,6 +286,32 @@ def test_vowel_colours_and_vowel_chart(page):
     page.screenshot(path=SCREENSHOTS / "06-vowels-chart.png", full_page=True)
 
 
+def test_high_density_screen(browser, page_path, history):
+    """At device pixel ratio 2 the canvas has twice the pixels, and clicks still find
+    the token and the mean under the pointer."""
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=2)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(page_path.as_uri())
+        canvas = page.locator("canvas.scatter")
+        canvas.wait_for()
+        size = canvas.evaluate("c => [c.width, c.height, c.clientWidth, c.clientHeight]")
+        assert size[0] == 2 * size[2] and size[1] == 2 * size[3]
+        go_to(page, 3)
+        root = page.locator(".gmm-em-view")
+        click_canvas(page, root.evaluate("root => root.gmmView.pixelOfMean(2)"))
+        panel = page.locator(".panel")
+        panel.wait_for(state="visible")
+        assert panel.get_attribute("data-panel") == "m-step"
+        assert panel.get_attribute("data-component") == "2"
+        page.screenshot(path=SCREENSHOTS / "11-device-pixel-ratio-2.png")
+        assert errors == []
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def exported_notebook(tmp_path_factory) -> Path:
     """A notebook showing the widget, executed without widget state, exported by nbconvert."""
