@@ -53,6 +53,7 @@ e2e: $(TEST_INSTALLED)
 bench: $(TEST_INSTALLED)
 	$(BIN)/python benchmarks/bench_em.py
 	$(BIN)/python benchmarks/bench_frame.py
+	$(BIN)/python benchmarks/bench_viewer.py
 
 student: $(TEST_INSTALLED)
 	$(BIN)/python tools/make_student.py notebooks build/student

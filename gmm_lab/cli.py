@@ -192,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "(default: ./gmm_lab_output, created if missing).")
     picture.add_argument("--no-gif", action="store_true",
                          help="write only the PNG of the final fit.")
+    picture.add_argument("--html", type=Path, metavar="FILE",
+                         help="also write the run as one self-contained web page (opens "
+                              "offline in any browser): scrub the iterations, look into "
+                              "each E- and M-step, compare the starts.")
     picture.add_argument("--no-progress", action="store_true",
                          help="no progress bars while fitting and rendering.")
     return parser
@@ -435,8 +439,22 @@ def _write_png(path, history, data, view_options) -> None:
     figure.savefig(path, dpi=120, format="png")
 
 
-def _render(args, history, data, view_options, committed: list) -> int:
-    """Write the PNG (and the GIF) atomically; return the number of GIF frames.
+def _write_html(path, starts, kept, data, args) -> None:
+    from gmm_lab.viewer import write_viewer_html
+    from gmm_lab.viewer.colors import start_summaries
+
+    finished = [start for start in starts if start.history is not None]
+    summaries = None
+    if len(finished) > 1:
+        titles = [f"seed {start.seed}" + (" (kept)" if start is kept else "") for start in finished]
+        summaries = start_summaries([start.history for start in finished], titles,
+                                    reference=finished.index(kept))
+    write_viewer_html(path, kept.history, data, n_std=args.n_std, vowel_chart=args.vowel_chart,
+                      color_by=args.color_by, fps=args.fps, starts=summaries)
+
+
+def _render(args, history, data, view_options, committed: list, starts=(), kept=None) -> int:
+    """Write the PNG (and the GIF and the web page) atomically; return the number of GIF frames.
 
     ``committed`` collects the files renamed into place, so an interruption
     can say which were.
@@ -461,6 +479,9 @@ def _render(args, history, data, view_options, committed: list) -> int:
                 n_frames = save_animation(
                     history, files.temporary(gif_path), data, fps=args.fps,
                     progress_callback=lambda frame, total: bar.update(1), **view_options)
+        if args.html is not None:
+            with _writing(args.html):
+                _write_html(files.temporary(args.html), starts, kept, data, args)
         files.commit()
     return n_frames
 
@@ -505,6 +526,9 @@ def _run(args, files_written) -> int:
     data = load_vowels(args.vowels, args.speakers, path=args.data)
     names = (PNG_NAME,) if args.no_gif else (PNG_NAME, GIF_NAME)
     _check_output_paths(args.out, names)
+    if args.html is not None and args.html.is_dir():
+        raise OutputError(f"cannot write {args.html}: it is a folder; give --html a file name "
+                          "such as run.html.")
 
     _import_plotting()  # a matplotlib that cannot start fails here, before the fit
     seeds = range(args.seed, args.seed + args.n_init)
@@ -532,7 +556,7 @@ def _run(args, files_written) -> int:
 
     view_options = {"n_std": args.n_std, "vowel_chart": args.vowel_chart,
                     "color_by": args.color_by}
-    n_frames = _render(args, history, data, view_options, files_written)
+    n_frames = _render(args, history, data, view_options, files_written, starts, kept)
 
     from gmm_lab.ellipses import mass_within
 
@@ -543,6 +567,8 @@ def _run(args, files_written) -> int:
     if not args.no_gif:
         print(f"wrote {args.out / GIF_NAME} ({n_frames} frames, one per state "
               f"0..{len(history) - 1})")
+    if args.html is not None:
+        print(f"wrote {args.html} (open it in a browser; it needs no network)")
     return 0
 
 

@@ -8,6 +8,7 @@ tests/test_cli_outputs.py.
 """
 
 
+import json
 import re
 import shutil
 import subprocess
@@ -338,3 +339,28 @@ def test_the_readme_caption_states_what_the_runs_give(default_run, monkeypatch):
     assert f"local optimum, L = {kmeans_final.log_likelihood:.1f}, that splits men" in caption
     # "F2's spread dominates the distance k-means uses"
     assert data.X[:, 1].std() > 2 * data.X[:, 0].std()
+
+
+def test_html_writes_an_offline_page_of_the_kept_run_with_every_start(tmp_path, capsys):
+    """--html: one self-contained page (no address to fetch) holding the kept
+    run's states and a summary of each start."""
+    from gmm_lab.viewer.payload import decode_array
+
+    page = tmp_path / "run.html"
+    argv = ["--n-init", "3", "--max-iter", "30", "--no-gif", "--out", str(tmp_path / "out"),
+            "--html", str(page), "--no-progress"]
+    assert main(argv) == 0
+    assert f"wrote {page}" in capsys.readouterr().out
+    text = page.read_text(encoding="utf-8")
+    assert "<script" in text and not re.search(r"(src|href)=\"https?://", text)
+    payload = json.loads(re.search(r'<script type="application/json"[^>]*>(.*?)</script>', text, re.S).group(1))
+    expected = best_number_of_states(["IY", "IH"], 2, range(3), covariance_type="full",
+                                     init_params="random", tol=1e-5, max_iter=30)
+    assert decode_array(payload["log_likelihoods"]).shape == (expected,)
+    assert len(payload["starts"]) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "run.html"]  # no temporary files
+
+
+def test_html_into_a_folder_is_refused_before_fitting(tmp_path, capsys):
+    assert main(["--html", str(tmp_path), "--out", str(tmp_path / "out"), "--no-progress"]) == 1
+    assert "it is a folder" in capsys.readouterr().err
