@@ -444,13 +444,15 @@ def _write_html(path, starts, kept, data, args) -> None:
     from gmm_lab.viewer.colors import start_summaries
 
     finished = [start for start in starts if start.history is not None]
-    summaries = None
+    summaries, current = None, None
     if len(finished) > 1:
         titles = [f"seed {start.seed}" + (" (kept)" if start is kept else "") for start in finished]
         summaries = start_summaries([start.history for start in finished], titles,
                                     reference=finished.index(kept))
+        current = finished.index(kept)
     write_viewer_html(path, kept.history, data, n_std=args.n_std, vowel_chart=args.vowel_chart,
-                      color_by=args.color_by, fps=args.fps, starts=summaries)
+                      color_by=args.color_by, fps=args.fps, starts=summaries,
+                      current_start=current)
 
 
 def _render(args, history, data, view_options, committed: list, starts=(), kept=None) -> int:

@@ -343,14 +343,15 @@ def test_the_readme_caption_states_what_the_runs_give(default_run, monkeypatch):
 
 def test_html_writes_an_offline_page_of_the_kept_run_with_every_start(tmp_path, capsys):
     """--html: one self-contained page (no address to fetch) holding the kept
-    run's states and a summary of each start."""
+    run's states and a summary of each start, the kept one framed."""
     from gmm_lab.viewer.payload import decode_array
 
     page = tmp_path / "run.html"
     argv = ["--n-init", "3", "--max-iter", "30", "--no-gif", "--out", str(tmp_path / "out"),
             "--html", str(page), "--no-progress"]
     assert main(argv) == 0
-    assert f"wrote {page}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"wrote {page}" in printed
     text = page.read_text(encoding="utf-8")
     assert "<script" in text and not re.search(r"(src|href)=\"https?://", text)
     payload = json.loads(re.search(r'<script type="application/json"[^>]*>(.*?)</script>', text, re.S).group(1))
@@ -358,6 +359,10 @@ def test_html_writes_an_offline_page_of_the_kept_run_with_every_start(tmp_path, 
                                      init_params="random", tol=1e-5, max_iter=30)
     assert decode_array(payload["log_likelihoods"]).shape == (expected,)
     assert len(payload["starts"]) == 3
+    kept = int(re.search(r"kept start (\d+)", printed).group(1)) - 1
+    assert payload["current_start"] == kept
+    finals = [start["log_likelihood"] for start in payload["starts"]]
+    assert finals[kept] == max(finals) == decode_array(payload["log_likelihoods"])[-1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "run.html"]  # no temporary files
 
 

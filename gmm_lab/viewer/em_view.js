@@ -591,7 +591,9 @@ function buildStarts(view, parent) {
       html: `${start.title}<br>K = ${start.n_components}, L = <b>${formatL(start.log_likelihood)}</b> after ${start.n_iterations} iterations` +
         `${start.converged ? " (converged)" : " (not converged)"}${isBest ? " — <b>best</b>" : ""}`,
     }, cell);
-    if (i === starts.length - 1) cell.classList.add("current");
+    // The run the viewer shows: the one named by the payload (gmm-lab's kept
+    // start), else the latest (the widget appends each new run).
+    if (i === (run.payload.current_start ?? starts.length - 1)) cell.classList.add("current");
   });
 }
 

@@ -139,7 +139,8 @@ def run_summary(history: History, component_colors, title: str) -> dict:
 def history_payload(history: History, data=None, *, n_std: float = 2.0, fps: float = 4.0,
                     half_steps: bool = True, color_by: str = "responsibility",
                     vowel_chart: bool = False, reg_covar: float = 1e-6,
-                    title: str | None = None, component_colors=None, starts=None) -> dict:
+                    title: str | None = None, component_colors=None, starts=None,
+                    current_start: int | None = None) -> dict:
     """The run packed for the browser: tokens once, theta_t and L(theta_t) per state.
 
     Parameters
@@ -168,8 +169,10 @@ def history_payload(history: History, data=None, *, n_std: float = 2.0, fps: flo
         Default :func:`gmm_lab.plotting.component_colors`; a restarted run
         passes the previous run's, matched (:func:`gmm_lab.viewer.colors.matched_colors`).
     starts : list of dict, optional
-        :func:`run_summary` of several runs (this one last), shown side by
-        side under the viewer: final L, iterations and the split each found.
+        :func:`run_summary` of several runs, shown side by side under the
+        viewer: final L, iterations and the split each found.
+    current_start : int, optional
+        Which of ``starts`` is the run shown (framed); default the last.
 
     Returns
     -------
@@ -224,6 +227,11 @@ def history_payload(history: History, data=None, *, n_std: float = 2.0, fps: flo
                              f"{n_components} components.")
         payload["component_colors"] = [_hex(c) for c in component_colors]
     payload["starts"] = list(starts or [])
+    if current_start is not None:
+        if not 0 <= current_start < len(payload["starts"]):
+            raise ValueError(f"current_start must index one of the {len(payload['starts'])} "
+                             f"starts; got {current_start}.")
+        payload["current_start"] = int(current_start)
     payload["vowel_colors"] = {str(k): v for k, v in payload["vowel_colors"].items()}
     payload["vowel_markers"] = {str(k): v for k, v in payload["vowel_markers"].items()}
     return payload
