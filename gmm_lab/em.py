@@ -113,11 +113,13 @@ class RegularizationWarning(UserWarning):
 _SWAMPED_FRACTION = 0.1
 
 
-def _warn_if_reg_covar_swamps(X, reg_covar) -> bool:
-    """Warn (and return True) when reg_covar > 0.1 x the smallest feature variance of X."""
+def _warn_if_reg_covar_swamps(variances, reg_covar) -> bool:
+    """Warn (and return True) when reg_covar > 0.1 x the smallest feature variance.
+
+    ``variances`` : ndarray of shape (n_features,), the variance of each feature of X.
+    """
     if reg_covar <= 0:
         return False
-    variances = np.var(X, axis=0, dtype=np.float64)
     feature = int(np.argmin(variances))
     if not reg_covar > _SWAMPED_FRACTION * variances[feature]:
         return False
@@ -771,9 +773,21 @@ class _Engine:
         self.features = _feature_rows(X, self.shift.astype(X.dtype))
         self.cancellation_limit = _CANCELLATION_LIMIT[X.dtype.itemsize < 8]
         self.collapsed = set()
-        self.swamped = _warn_if_reg_covar_swamps(X, reg_covar)
+        self.swamped = _warn_if_reg_covar_swamps(self._feature_variances(), reg_covar)
         self._buffers = {}
         self._kernel = None
+
+    def _feature_variances(self) -> np.ndarray:
+        """Variance of each feature, from the centred rows (no N x D temporary).
+
+        var_d = mean((x_d - c_d)^2) - mean(x_d - c_d)^2, c the median: no
+        cancellation to speak of, and only compared with reg_covar.
+        """
+        rows, cols = _upper_indices(self.n_features)
+        squares = 1 + self.n_features + np.flatnonzero(rows == cols)
+        offsets = self.features[1 : 1 + self.n_features].mean(axis=1, dtype=np.float64)
+        second = np.array([self.features[row].mean(dtype=np.float64) for row in squares])
+        return second - offsets * offsets
 
     def _chunk_columns(self, n_components):
         """Points per chunk: one (K, chunk) block (or (K D, chunk) in the
