@@ -104,7 +104,7 @@ def release(course: Path = COURSE, lessons: Path = LESSONS, names=None) -> list:
         notebook = nbformat.read(released, as_version=4)
         if "widgets" in notebook.metadata:
             raise RuntimeError(f"{released} still holds saved widget state")
-        print(f"released {released} ({graded_points(notebook):g} points)")
+        print(f"released {released} (points: {graded_points(notebook):g})")
     return assignments
 
 
