@@ -1147,3 +1147,42 @@ def test_the_split_explanation_gives_the_numbers():
     with pytest.raises(ExerciseFailed) as failure:
         check_prediction("vowels", "two_vowel_split")
     assert re.search(r"agree with the vowels for \d+ % of the tokens and with the split men / women and children for \d+ %", str(failure.value))
+
+
+# ---------------------------------------------------------------------------
+# None, wrong types and exceptions in the new exercises: one clear message each
+
+
+@pytest.mark.parametrize(
+    "check, student, message",
+    [
+        (check_em_loop, lambda X, w, m, c, e_step, m_step, tol, max_iter: None,
+         r"^<lambda> returned None: did you forget the `return` statement\? It should return four things: \(weights, means, covariances, log_likelihoods\)\.$"),
+        (check_em_loop, lambda X, w, m, c, e_step, m_step, tol, max_iter: (w, m, c),
+         r"^<lambda> should return four things: \(weights, means, covariances, log_likelihoods\); it returned 3 things\.$"),
+        (check_n_parameters, lambda K, D, kind: "K - 1 + K D",
+         r"^<lambda> should return the number of free parameters, an integer; it returned str 'K - 1 \+ K D'\.$"),
+        (check_choose_by_bic, lambda X, ks, kinds: 3,
+         r"^<lambda> should return two things: \(k, covariance_type\); it returned an int\.$"),
+        (check_zero_variance_direction, lambda X: np.zeros(X.shape[1]),
+         r"^Your direction is \[0\. 0\.\]: it must be a nonzero vector of finite numbers\."),
+        (check_vowel_means, lambda X, labels, vowels: {v: X[labels == v].mean(axis=0) for v in vowels},
+         r"^<lambda> should return an array of shape \(len\(vowels\), n_features\): one mean per vowel; it returned a dict"),
+    ],
+)
+def test_wrong_returns_get_one_clear_message(check, student, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check(student)
+
+
+def test_an_exception_in_a_new_exercise_points_at_the_students_line():
+    def posteriors_with_a_typo(mixtures, log_priors, X):
+        scores = [mixture.score_samples(X) for mixture in mixtures]
+        return np.exp(scores - log_prior)  # noqa: F821 - the typo
+
+    with pytest.raises(ExerciseFailed) as failure:
+        check_class_posteriors(posteriors_with_a_typo)
+    message = str(failure.value)
+    assert message.startswith("posteriors_with_a_typo raised NameError: name 'log_prior' is not defined\n")
+    assert "It happened in posteriors_with_a_typo, line" in message
+    assert "`return np.exp(scores - log_prior)  # noqa: F821 - the typo`" in message
