@@ -102,7 +102,7 @@ class Case:
         return ""
 
 
-def _a(word: str) -> str:
+def with_article(word: str) -> str:
     """'a dict', 'an int'."""
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
@@ -453,7 +453,7 @@ def as_array(result, name: str, what: str) -> np.ndarray:
         return np.asarray(result, dtype=float)
     except (TypeError, ValueError):
         raise ExerciseFailed(
-            f"{name} should return {what}; it returned {_a(type(result).__name__)}, "
+            f"{name} should return {what}; it returned {with_article(type(result).__name__)}, "
             "which is not an array of numbers."
         ) from None
 
@@ -481,7 +481,7 @@ def as_tuple(result, name: str, names: tuple, what: str) -> tuple:
         )
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
         count = (f"{len(result)} things" if isinstance(result, (tuple, list))
-                 else _a(type(result).__name__))
+                 else with_article(type(result).__name__))
         raise ExerciseFailed(f"{name} should return {what}; it returned {count}.")
     return tuple(result)
 

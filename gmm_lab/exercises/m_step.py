@@ -17,7 +17,7 @@ from ..gaussian import responsibilities
 from ._data import vowel_gaussians
 from ._driver import (
     Budget,
-    _a,
+    with_article,
     Case,
     ExerciseFailed,
     Mistake,
@@ -299,7 +299,7 @@ def _m_step_outputs(result, name, case, expected_shapes):
         if isinstance(result, (tuple, list)):
             count = f"{len(result)} things"
         else:
-            count = _a(type(result).__name__)
+            count = with_article(type(result).__name__)
         raise ExerciseFailed(f"{name} should return {what}; it returned {count}.")
     outputs = []
     for output_name, value in zip(("weights", "means", "covariances"), result):
