@@ -17,7 +17,6 @@ from ..gaussian import responsibilities
 from ._data import vowel_gaussians
 from ._driver import (
     Budget,
-    with_article,
     Case,
     ExerciseFailed,
     Mistake,
@@ -32,6 +31,7 @@ from ._driver import (
     passed,
     sklearn_mixture,
     student_facing,
+    with_article,
 )
 
 COVARIANCE_FORMULA = "Sigma_k = (1/N_k) sum_n gamma_nk (x_n - mu_k)(x_n - mu_k)^T"
