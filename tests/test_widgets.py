@@ -1,33 +1,29 @@
-"""The scrubber, the live runner and the static fallback, driven from Python.
+"""The notebook widgets, driven from Python as the browser drives them.
 
-The widgets are driven as the browser would drive them: setting
-``slider.value``, calling ``button.click()``. Expected numbers come from
-the history itself or from an independent ``run_em`` with the same
-settings, never from the widget's own drawing code. The last test starts
-a real Jupyter kernel with ipympl and checks that Run leaves it free to
-handle Stop.
+``show_history`` and ``LiveRunner`` are anywidgets drawn in the browser
+(their browser side is tested in headless Chromium: tests/e2e/). Here the
+Python side is driven as the browser would drive it: messages
+(``{"type": "command", "name": "step"}``, placed means, "hello") go through
+the widget's message handler, and the controls write the synced
+``settings``; the messages the kernel sends are recorded. Expected numbers
+come from an independent ``run_em`` with the same settings, never from the
+widget's own code. The last test starts a real Jupyter kernel and checks
+that Run leaves it free to handle Stop.
 """
 
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-import asyncio
+import itertools
 import re
 import sys
 import time
 
-import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.backend_bases import FigureCanvasBase
-from matplotlib.figure import Figure
+from matplotlib.colors import to_hex
 
-from gmm_lab import widgets as gmm_widgets
 from gmm_lab.data import load_vowels
 from gmm_lab.em import CollapsedComponentWarning, run_em
+from gmm_lab.plotting import component_colors
+from gmm_lab.viewer import EMViewerWidget, decode_array
 from gmm_lab.widgets import LiveRunner, Scrubber, show_history
 
 
@@ -36,234 +32,204 @@ def history(data):
     return run_em(data.X, 2, random_state=0, init_params="kmeans")
 
 
-@pytest.fixture
-def renders(monkeypatch):
-    """The figures the widgets render on screen, one entry per frame.
-
-    Without ipympl the widgets' figures are outside pyplot, so their canvas
-    is a plain FigureCanvasBase, whose draw() ipympl's canvas would turn
-    into a frame for the browser. (savefig, which the PNG fallback uses,
-    renders on a temporary Agg canvas and is not counted.)
-    """
-    calls = []
-
-    def draw(canvas, *args, **kwargs):
-        if type(canvas) is FigureCanvasBase:
-            calls.append(canvas.figure)
-
-    monkeypatch.setattr(FigureCanvasBase, "draw", draw)
-    monkeypatch.setattr(FigureCanvasBase, "draw_idle", lambda canvas, *a, **k: calls.append("idle"))
-    return calls
-
-
-def readout_text(html_widget) -> str:
-    """The readout without tags and entities, as a student reads it."""
-    text = re.sub(r"<[^>]+>", " ", html_widget.value)
-    text = text.replace("&nbsp;", " ").replace("&middot;", "·")
-    return re.sub(r"\s+", " ", text)
-
-
-# ---------------------------------------------------------------------------
-# scrubber
-
-
-def test_scrubber_slider_covers_the_history(history, data):
-    scrubber = Scrubber(history, data)
-    assert len(history) > 3
-    assert (scrubber.slider.min, scrubber.slider.max) == (0, len(history) - 1)
-    assert (scrubber.play.min, scrubber.play.max) == (0, len(history) - 1)
-    assert scrubber.link.source == (scrubber.play, "value")
-    assert scrubber.link.target == (scrubber.slider, "value")
-
-
-def test_setting_the_slider_updates_readout_and_artists(history, data):
-    scrubber = Scrubber(history, data)
-    last = len(history) - 1
-    for t in (3, 1, last):
-        scrubber.slider.value = t
-        state = history[t]
-        text = readout_text(scrubber.readout)
-        assert f"iteration {t} of {last}" in text
-        assert f"{state.log_likelihood:,.2f}" in text
-        change = state.log_likelihood - history[t - 1].log_likelihood
-        assert f"{change:+,.3f}" in text
-        for k in range(2):
-            assert f"{state.weights[k]:.3f}" in text
-            assert f"{state.responsibilities[:, k].sum():.1f}" in text  # N_k
-            np.testing.assert_allclose(scrubber.view.ellipses[k].get_center(), state.means[k])
-        assert list(scrubber.view.marker.get_xdata()) == [t]
-    assert "converged" in readout_text(scrubber.readout)
-
-
-def test_readout_keeps_huge_log_likelihoods_short(data):
-    # k-means++ starts from single tokens: L(theta_0) is around -1e12.
-    history = run_em(data.X, 2, random_state=0, init_params="k-means++")
-    assert history[0].log_likelihood < -1e7
-    scrubber = Scrubber(history, data)
-    assert f"L = {history[0].log_likelihood:.3e}" in readout_text(scrubber.readout)
-    scrubber.slider.value = 1
-    change = history[1].log_likelihood - history[0].log_likelihood
-    text = readout_text(scrubber.readout)
-    assert f"change from iteration 0: {change:+.3e}" in text
-    assert f"L = {history[1].log_likelihood:,.2f}" in text
-
-
-def test_scrubber_reuses_one_figure(history, data):
-    scrubber = Scrubber(history, data)
-    figure, ellipses = scrubber.view.figure, list(scrubber.view.ellipses)
-    for t in range(len(history)):
-        scrubber.slider.value = t
-    assert scrubber.view.figure is figure
-    assert all(a is b for a, b in zip(scrubber.view.ellipses, ellipses))
-
-
-def test_scrubber_dom_contract(history, data):
-    scrubber = Scrubber(history, data)
-    assert "gmm-lab-scrubber" in scrubber._dom_classes
-    assert "gmm-lab-play" in scrubber.play._dom_classes
-    assert "gmm-lab-slider" in scrubber.slider._dom_classes
-    assert "gmm-lab-readout" in scrubber.readout._dom_classes
-    assert isinstance(scrubber, widgets.VBox)
-    assert isinstance(scrubber.errors, widgets.Output)
-    assert scrubber.errors in scrubber.children
-    # Without ipympl the figure is shown as a PNG image that follows the slider.
-    assert isinstance(scrubber.figure_widget, widgets.Image)
-    first_png = scrubber.figure_widget.value
-    scrubber.slider.value = 2
-    assert scrubber.figure_widget.value[:8] == b"\x89PNG\r\n\x1a\n"
-    assert scrubber.figure_widget.value != first_png
-
-
-def test_scrubber_renders_once_per_slider_move(history, data, renders):
-    scrubber = Scrubber(history, data)
-    assert renders == []  # the canvas renders itself when it appears
-    for n, t in enumerate((3, 1, len(history) - 1), start=1):
-        scrubber.slider.value = t
-        assert renders == [scrubber.view.figure] * n
-    scrubber.slider.value = len(history) - 1  # no move, no frame
-    assert len(renders) == 3
-
-
-def test_show_history_falls_back_to_small_multiples(history, data):
-    assert "agg" in matplotlib.get_backend().lower()
-    figure = show_history(history, data)
-    assert isinstance(figure, Figure)
-    titles = [ax.get_title() for ax in figure.axes if ax.get_visible()]
-    assert titles[0].startswith("iteration 0")
-    assert titles[-1] == "log-likelihood"
-
-
-def test_show_history_gives_the_scrubber_with_ipympl(history, data, monkeypatch):
-    backend_nbagg = pytest.importorskip("ipympl.backend_nbagg")
-    # Importing ipympl made it matplotlib's backend; the other tests run on Agg.
-    matplotlib.use("Agg")
-    monkeypatch.setattr(gmm_widgets.matplotlib, "get_backend",
-                        lambda: "module://ipympl.backend_nbagg")
-    scrubber = show_history(history, data)
-    assert isinstance(scrubber, Scrubber)
-    # The figure is an ipympl canvas widget in the layout, and not pyplot's:
-    # a later plt.plot() or plt.show() must not land on it.
-    assert isinstance(scrubber.figure_widget, backend_nbagg.Canvas)
-    assert scrubber.figure_widget is scrubber.view.figure.canvas
-    assert scrubber.figure_widget in scrubber.children
-    assert plt.get_fignums() == []
-
-
-# ---------------------------------------------------------------------------
-# live runner
-
-
 def make_runner(**settings):
+    """A LiveRunner whose messages to the browser are recorded in ``runner.sent``."""
     settings.setdefault("vowels", ("IY", "IH"))
     settings.setdefault("seed", 0)
-    return LiveRunner(**settings)
+    runner = LiveRunner(**settings)
+    runner.sent = []
+    runner.send = lambda content, buffers=None: runner.sent.append(content)
+    return runner
 
 
-def test_runner_starts_at_iteration_zero():
+def browser_says(runner, content):
+    """A message from the browser, as anywidget hands it to the kernel."""
+    runner._on_message(runner, content, [])
+
+
+def click(runner, name):
+    browser_says(runner, {"type": "command", "name": name})
+
+
+def sent_states(runner):
+    """theta_t of every state sent so far, by t, decoded from the messages."""
+    states = {}
+    for message in runner.sent:
+        if message["type"] != "states":
+            continue
+        L = decode_array(message["log_likelihoods"])
+        for i in range(L.shape[0]):
+            states[message["first"] + i] = (decode_array(message["weights"])[i],
+                                            decode_array(message["means"])[i],
+                                            decode_array(message["covariances"])[i], L[i])
+    return states
+
+
+# ---------------------------------------------------------------------------
+# a finished run
+
+
+def test_show_history_is_the_browser_viewer_of_the_whole_run(history, data):
+    viewer = show_history(history, data, color_by="responsibility")
+    assert isinstance(viewer, EMViewerWidget) and Scrubber is EMViewerWidget
+    payload = viewer.payload
+    assert payload["n_states"] == len(history)
+    assert decode_array(payload["means"]).tobytes() == np.stack(
+        [s.means for s in history]).tobytes()
+    assert payload["options"]["color_by"] == "responsibility"
+    assert re.fullmatch(r"EMViewerWidget\(\d+ states, K = 2, 304 tokens, full covariances\)",
+                        repr(viewer))
+
+
+def test_show_history_output_has_fallbacks_for_front_ends_without_widgets(history, data):
+    data_bundle, _ = show_history(history, data)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data_bundle
+    assert data_bundle["text/html"].startswith("<iframe srcdoc=")  # the offline page
+    assert "image/png" in data_bundle  # for renderers that run no scripts
+
+
+# ---------------------------------------------------------------------------
+# live runner: stepping
+
+
+def test_runner_starts_at_iteration_zero(data):
     runner = make_runner()
+    reference = run_em(data.X, 2, random_state=0, init_params="kmeans")
     assert len(runner.states) == 1 and runner.states[0].iteration == 0
-    assert (runner.slider.max, runner.slider.value) == (0, 0)
-    assert "iteration 0 of 0" in readout_text(runner.readout)
-    assert runner.stop_button.disabled and not runner.step_button.disabled
+    assert runner.payload["n_states"] == 1
+    np.testing.assert_array_equal(decode_array(runner.payload["means"])[0], reference[0].means)
+    status = runner.status
+    assert status["can_step"] and not status["running"] and status["n_states"] == 1
+    assert runner.settings == {"vowels": ["IY", "IH"], "speakers": ["M", "W", "C"],
+                               "n_components": 2, "covariance_type": "full",
+                               "init_params": "kmeans", "seed": 0, "speed": 4}
 
 
-def test_step_clicks_compute_states_one_at_a_time(data):
+def test_each_step_sends_one_state_bit_for_bit(data):
     runner = make_runner()
     reference = run_em(data.X, 2, random_state=0, init_params="kmeans")
-    for n in (2, 3, 4):
-        runner.step_button.click()
-        assert len(runner.states) == n
-        assert runner.slider.max == n - 1 and runner.slider.value == n - 1
-        assert f"iteration {n - 1} of {n - 1}" in readout_text(runner.readout)
-        np.testing.assert_allclose(runner.states[-1].means, reference[n - 1].means)
-        for k, ellipse in enumerate(runner.view.ellipses):
-            np.testing.assert_allclose(ellipse.get_center(), reference[n - 1].means[k])
-    # Scrubbing back over what was computed shows that state.
-    runner.slider.value = 1
-    assert "iteration 1 of 3" in readout_text(runner.readout)
-    np.testing.assert_allclose(runner.view.ellipses[0].get_center(), reference[1].means[0])
+    for n in (1, 2, 3):
+        click(runner, "step")
+        assert len(runner.states) == n + 1 and runner.status["n_states"] == n + 1
+        message = [m for m in runner.sent if m["type"] == "states"][-1]
+        assert message["first"] == n and message["run_id"] == runner.payload["run_id"]
+    sent = sent_states(runner)
+    assert sorted(sent) == [1, 2, 3]
+    for t, (weights, means, covariances, L) in sent.items():
+        np.testing.assert_allclose(means, reference[t].means, rtol=1e-12)
+        np.testing.assert_allclose(covariances, reference[t].covariances, rtol=1e-12)
+        np.testing.assert_allclose(weights, reference[t].weights, rtol=1e-12)
+        assert means.tobytes() == runner.states[t].means.tobytes()
+        np.testing.assert_allclose(L, reference[t].log_likelihood, rtol=1e-12)
 
 
-def test_runner_renders_once_per_change(renders):
+def test_a_view_that_appears_late_gets_the_states_it_lacks():
     runner = make_runner()
-    assert renders == []  # the canvas renders itself when it appears
-    changes = [
-        runner.step_button.click,
-        runner.step_button.click,
-        lambda: setattr(runner.slider, "value", 0),
-        runner.step_button.click,  # back to the newest state from iteration 0
-        runner.reset_button.click,  # from iteration 3 back to 0
-        runner.reset_button.click,  # from iteration 0 to 0
-        lambda: setattr(runner.n_components, "value", 3),
-        runner.run_button.click,  # no event loop: to the end, then one frame
-    ]
-    for n, change in enumerate(changes, start=1):
-        change()
-        assert renders == [runner.figure] * n, f"change {n} rendered {len(renders) - n + 1} times"
+    for _ in range(3):
+        click(runner, "step")
+    runner.sent.clear()
+    browser_says(runner, {"type": "hello"})  # the payload still holds state 0 only
+    assert [m["first"] for m in runner.sent] == [1]
+    assert decode_array(runner.sent[0]["log_likelihoods"]).shape == (3,)
 
 
-def test_run_without_an_event_loop_computes_to_the_end(data):
-    runner = make_runner()
+def test_run_to_the_end_then_nothing_more(data):
+    runner = make_runner(speed=30)
     reference = run_em(data.X, 2, random_state=0, init_params="kmeans")
-    runner.run_button.click()
+    click(runner, "run")
+    runner.wait(60)
     assert runner.finished and not runner.running
-    assert len(runner.states) == len(reference)
-    assert runner.slider.max == len(reference) - 1
-    np.testing.assert_allclose(runner.states[-1].means, reference[-1].means)
-    assert runner.step_button.disabled and runner.run_button.disabled
-    runner.step_button.click()  # nothing more to compute
+    assert len(runner.states) == len(reference) and runner.states[-1].converged
+    np.testing.assert_allclose(runner.states[-1].means, reference[-1].means, rtol=1e-12)
+    assert sorted(sent_states(runner)) == list(range(1, len(reference)))  # one by one, live
+    assert runner.payload["n_states"] == len(reference)  # the whole run, for a later view
+    status = runner.status
+    assert not status["can_step"] and not status["running"]
+    assert status["words"] == f"converged at iteration {len(reference) - 1}"
+    click(runner, "step")  # nothing more to compute
     assert len(runner.states) == len(reference)
 
 
-def test_reset_and_settings_start_again():
+def test_stop_takes_effect_within_one_iteration():
+    runner = make_runner(vowels=("IY", "IH", "EH", "AE"), n_components=4, speed=30, tol=1e-9,
+                         max_iter=500)
+    click(runner, "run")
+    assert runner.running and runner.status["running"]
+    time.sleep(0.4)
+    before = len(runner.states)
+    click(runner, "stop")
+    at_stop = len(runner.states)
+    assert at_stop - before <= 1
+    runner.wait(5)
+    assert not runner.thread.is_alive()
+    assert len(runner.states) == at_stop, "a state was computed after Stop returned"
+    assert 3 <= at_stop < 500, "Run made no progress, or was not stopped"
+    assert not runner.running and not runner.finished
+    assert runner.status["can_step"] and not runner.status["running"]
+    assert runner.payload["n_states"] == at_stop
+    click(runner, "run")  # Run again carries on from there
+    time.sleep(0.2)
+    click(runner, "stop")
+    runner.wait(5)
+    assert len(runner.states) > at_stop
+
+
+def test_reset_starts_again_from_the_same_start():
     runner = make_runner()
-    runner.step_button.click()
-    runner.step_button.click()
-    runner.reset_button.click()
-    assert len(runner.states) == 1 and runner.slider.max == 0
-    runner.n_components.value = 3
-    assert len(runner.states) == 1 and len(runner.view.ellipses) == 3
-    runner.vowels.value = ("IY", "AA", "UW")
+    first_id = runner.payload["run_id"]
+    first_means = runner.states[0].means
+    click(runner, "step")
+    click(runner, "step")
+    click(runner, "reset")
+    assert len(runner.states) == 1 and runner.payload["n_states"] == 1
+    assert runner.payload["run_id"] != first_id
+    np.testing.assert_array_equal(runner.states[0].means, first_means)
+
+
+# ---------------------------------------------------------------------------
+# live runner: settings
+
+
+def test_settings_start_a_new_run():
+    runner = make_runner()
+    click(runner, "step")
+    runner.settings = {**runner.settings, "n_components": 3}  # what the K box does
+    assert len(runner.states) == 1 and runner.states[0].n_components == 3
+    assert runner.payload["n_components"] == 3
+    runner.configure(vowels=["IY", "AA", "UW"])
     assert set(runner.data.vowel) == {"IY", "AA", "UW"}
-    runner.speakers.value = ("C",)
+    runner.configure(speakers=["C"])
     assert set(runner.data.speaker_type) == {"C"}
-    runner.covariance_type.value = "diag"
-    runner.step_button.click()
-    off_diagonal = runner.states[-1].covariances[:, 0, 1]
-    np.testing.assert_allclose(off_diagonal, 0.0)
+    assert runner.payload["n_samples"] == len(runner.data)
+    runner.configure(covariance_type="diag")
+    click(runner, "step")
+    np.testing.assert_allclose(runner.states[-1].covariances[:, 0, 1], 0.0)
+
+
+def test_speed_alone_does_not_restart():
+    runner = make_runner()
+    click(runner, "step")
+    run_id = runner.payload["run_id"]
+    runner.configure(speed=12)
+    assert len(runner.states) == 2 and runner.payload["run_id"] == run_id
+    assert runner.settings["speed"] == 12
 
 
 def test_settings_that_cannot_run_are_explained():
     runner = make_runner()
-    runner.vowels.value = ()
-    assert "Cannot start EM" in runner.readout.value
-    assert "no vowel is selected" in runner.readout.value
-    assert runner.step_button.disabled and runner.run_button.disabled
-    runner.vowels.value = ("IY",)
-    assert len(runner.states) == 1 and not runner.step_button.disabled
+    runner.configure(vowels=[])
+    assert "no vowel is selected" in runner.status["error"]
+    assert not runner.status["can_step"]
+    runner.configure(vowels=["IY"])
+    assert runner.status["error"] == "" and runner.status["can_step"]
+    assert set(runner.data.vowel) == {"IY"}
+    runner.configure(speakers=[])
+    assert "no speaker group" in runner.status["error"]
+    with pytest.raises(ValueError, match="no vowel is selected"):
+        LiveRunner(vowels=())
 
 
-def test_em_warnings_are_kept_for_the_readout():
+def test_em_warnings_are_kept_by_iteration():
     # Eight components for the 30 IY tokens of children: some collapse.
     data = load_vowels(["IY"], ["C"])
     with pytest.warns(CollapsedComponentWarning) as caught:
@@ -274,39 +240,81 @@ def test_em_warnings_are_kept_for_the_readout():
                          init_params="random_from_data")
     runner.run_to_end()
     assert sorted(runner.notes) == collapsed_at
-    runner.slider.value = collapsed_at[0]
-    assert "collapsed" in runner.readout.value
+    assert "collapsed" in " ".join(runner.status["notes"][str(collapsed_at[0])])
 
 
-def test_run_as_a_task_can_be_stopped():
-    runner = make_runner(speed=30, tol=1e-9, max_iter=200)
-
-    async def click_run_then_stop():
-        runner.run_button.click()  # inside a running loop: a background task
-        assert runner.task is not None and runner.running
-        assert runner.stop_button.disabled is False
-        await asyncio.sleep(0.4)
-        runner.stop_button.click()
-        await asyncio.wait_for(runner.task, timeout=5)
-
-    asyncio.run(click_run_then_stop())
-    n_states = len(runner.states)
-    assert 2 <= n_states < 200, "Run made no progress, or was not stopped"
-    assert not runner.running and not runner.finished
-    assert runner.slider.max == n_states - 1
-    assert not runner.run_button.disabled and runner.stop_button.disabled
+# ---------------------------------------------------------------------------
+# live runner: placed means, several starts, colours that stay
 
 
-def test_run_as_a_task_runs_to_convergence():
+def test_placed_means_start_a_live_run(data):
     runner = make_runner(speed=30)
+    placed = [[300.0, 2300.0], [450.0, 1900.0], [380.0, 2600.0]]
+    browser_says(runner, {"type": "run", "means": placed})
+    runner.wait(60)
+    np.testing.assert_array_equal(runner.states[0].means, placed)
+    assert runner.settings["n_components"] == 3 and runner.finished
+    assert "3 placed means" in runner.payload["title"]
+    # the same run as run_em from the same theta_0
+    S = np.cov(data.X.T, bias=True)
+    reference = run_em(data.X, 3, init_params="k-means++", weights_init=np.full(3, 1 / 3),
+                       means_init=placed,
+                       precisions_init=np.tile(np.linalg.solve(S, np.eye(2)), (3, 1, 1)))
+    assert len(runner.states) == len(reference)
+    np.testing.assert_allclose(runner.states[-1].means, reference.final.means, rtol=1e-9)
+    assert sorted(sent_states(runner)) == list(range(1, len(reference)))
 
-    async def run_to_the_end():
-        task = runner.run()
-        await asyncio.wait_for(task, timeout=60)
 
-    asyncio.run(run_to_the_end())
-    assert runner.finished and runner.states[-1].converged
-    assert "converged" in readout_text(runner.readout)
+def test_placing_too_many_means_is_refused():
+    runner = make_runner()
+    browser_says(runner, {"type": "run", "means": [[300.0, 2000.0]] * 11})
+    assert runner.sent[-1]["type"] == "error" and "between 1 and 10" in runner.sent[-1]["message"]
+    assert len(runner.states) == 1
+
+
+def _nearest_permutation(previous_means, means):
+    """Brute force: the matching of components to previous ones with the least squared distance."""
+    best = min(itertools.permutations(range(len(means))),
+               key=lambda p: sum(((means[j] - previous_means[p[j]]) ** 2).sum()
+                                 for j in range(len(means))))
+    return best
+
+
+def test_finished_runs_are_compared_with_colours_kept_across_a_restart():
+    runner = make_runner(vowels=("IY", "IH", "EH"), n_components=3)
+    runner.run_to_end()
+    first_colors = runner.payload["component_colors"]
+    first_final = runner.states[-1].means
+    assert len(runner.starts) == 1 and runner.payload["current_start"] == 0
+    runner.configure(seed=5, init_params="random_from_data")
+    # Colours are fixed before the run is drawn: matched on the new initial means.
+    match = _nearest_permutation(first_final, runner.states[0].means)
+    expected = [first_colors[match[j]] for j in range(3)]
+    assert runner.payload["component_colors"] == expected
+    assert runner.payload["current_start"] == -1  # the new run is not finished yet
+    runner.run_to_end()
+    starts = runner.payload["starts"]
+    assert len(starts) == 2 and runner.payload["current_start"] == 1
+    assert [s["log_likelihood"] for s in starts] == [runner.starts[0]["log_likelihood"],
+                                                     runner.states[-1].log_likelihood]
+    assert starts[1]["colors"] == expected
+    runner.configure(vowels=["AA", "AO"])  # other tokens: nothing to compare with
+    assert runner.payload["starts"] == []
+    assert runner.payload["component_colors"] == [to_hex(c) for c in component_colors(3)]
+
+
+# ---------------------------------------------------------------------------
+# the fallbacks and the repr
+
+
+def test_runner_repr_and_fallbacks():
+    runner = make_runner()
+    click(runner, "step")
+    assert repr(runner) == ("LiveRunnerWidget(IY, IH; 304 tokens, K = 2, full covariances, "
+                            "init 'kmeans', seed 0; 2 states computed)")
+    bundle, _ = runner._repr_mimebundle_()
+    assert bundle["text/html"].startswith("<iframe srcdoc=")
+    assert "image/png" in bundle
 
 
 # ---------------------------------------------------------------------------
@@ -316,7 +324,6 @@ def test_run_as_a_task_runs_to_convergence():
 @pytest.mark.slow
 def test_run_leaves_a_real_kernel_responsive_to_stop():
     jupyter_client = pytest.importorskip("jupyter_client")
-    pytest.importorskip("ipympl")
 
     manager = jupyter_client.KernelManager(kernel_name="python3")
     manager.kernel_spec.argv[0] = sys.executable  # this environment's Python
@@ -335,23 +342,19 @@ def test_run_leaves_a_real_kernel_responsive_to_stop():
             return "".join(m["content"].get("text", "") for m in outputs
                            if m["msg_type"] == "stream")
 
-        def click(model_id):
+        def command(name):
             content = {"comm_id": model_id,
-                       "data": {"method": "custom", "content": {"event": "click"}}}
+                       "data": {"method": "custom", "content": {"type": "command", "name": name}}}
             client.shell_channel.send(client.session.msg("comm_msg", content))
 
         outputs = []
-        execute("%matplotlib widget\n"
-                "from gmm_lab.widgets import LiveRunner\n"
+        execute("from gmm_lab.widgets import LiveRunner\n"
                 "runner = LiveRunner(['IY', 'IH', 'EH', 'AE'], n_components=4, speed=20,\n"
                 "                    max_iter=500, tol=1e-9)\n"
-                "from ipympl.backend_nbagg import Canvas\n"
-                "print(isinstance(runner.figure.canvas, Canvas), runner.run_button.model_id,\n"
-                "      runner.stop_button.model_id)")
-        is_ipympl_canvas, run_id, stop_id = printed().split()
-        assert is_ipympl_canvas == "True"  # ipympl's widget canvas
+                "print(runner.model_id)")
+        model_id = printed().strip()
 
-        click(run_id)
+        command("run")
         counts = []
         for _ in range(3):
             time.sleep(0.6)
@@ -364,17 +367,17 @@ def test_run_leaves_a_real_kernel_responsive_to_stop():
             assert running == "True"
         assert counts[0] < counts[1] < counts[2], f"Run did not keep stepping: {counts}"
 
-        click(stop_id)
+        command("stop")
         time.sleep(0.6)
         outputs.clear()
-        execute("print(len(runner.states), runner.running, runner.task.done())")
-        n_stopped, running, done = printed().split()
-        assert (running, done) == ("False", "True")
+        execute("print(len(runner.states), runner.running, runner.thread.is_alive())")
+        n_stopped, running, alive = printed().split()
+        assert (running, alive) == ("False", "False")
         time.sleep(0.5)
         outputs.clear()
-        execute("print(len(runner.states), len(runner.errors.outputs))")
-        n_later, n_errors = printed().split()
-        assert n_later == n_stopped and n_errors == "0"
+        execute("print(len(runner.states), runner.status['error'] or 'none')")
+        n_later, error = printed().split(maxsplit=1)
+        assert n_later == n_stopped and error.strip() == "none"
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)

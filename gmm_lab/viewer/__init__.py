@@ -4,6 +4,8 @@
   L(theta_t) per state; the browser recomputes the responsibilities).
 - :func:`viewer_html`: a self-contained offline HTML page of the run.
 - :class:`EMViewerWidget`: the same view as an anywidget in Jupyter.
+- :class:`LiveRunnerWidget`: EM run in the kernel, each iteration drawn as
+  it arrives, with the runner's controls (vowels, K, ..., Step / Run / Stop).
 
 All three run one ES module, ``em_view.js``: ``render`` builds the DOM and
 canvases once, ``draw(view, index)`` paints a frame from the data alone.
@@ -13,7 +15,7 @@ from .colors import start_summaries
 from .payload import decode_array, encode_array, history_payload, run_summary
 
 __all__ = ["history_payload", "run_summary", "start_summaries", "decode_array", "encode_array",
-           "viewer_html", "write_viewer_html", "EMViewerWidget"]
+           "viewer_html", "write_viewer_html", "EMViewerWidget", "LiveRunnerWidget"]
 
 
 def __getattr__(name):
@@ -26,4 +28,8 @@ def __getattr__(name):
         from .widget import EMViewerWidget
 
         return EMViewerWidget
+    if name == "LiveRunnerWidget":
+        from .live import LiveRunnerWidget
+
+        return LiveRunnerWidget
     raise AttributeError(f"module 'gmm_lab.viewer' has no attribute {name!r}")

@@ -965,6 +965,7 @@ export function buildView(el, payload, host = {}) {
   drawCurveBackground(view);
   view.refreshStarts = () => { startsHolder.replaceChildren(); buildStarts(view, startsHolder); };
   view.refreshStarts();
+  view.half = half;
   setFrames(view, half.checked);
 
   const stop = () => {
@@ -1062,6 +1063,7 @@ export function buildView(el, payload, host = {}) {
 export function render({ model, el }) {
   // ipywidgets' class for a widget view: front ends and the browser tests find widgets by it.
   el.classList.add("jupyter-widgets");
+  if (model.get("live")) return renderLive({ model, el });
   const host = { interactive: !!model.get("interactive"), send: (message) => model.send(message) };
   let view = buildView(el, model.get("payload"), host);
   const onChange = () => {
@@ -1083,6 +1085,200 @@ export function render({ model, el }) {
     model.off?.("change:payload", onChange);
     model.off?.("msg:custom", onMessage);
   };
+}
+
+// ---------------------------------------------------------------------------
+// the live runner: states arrive from the kernel one message at a time
+
+function concatTyped(a, b) {
+  const out = new a.constructor(a.length + b.length);
+  out.set(a); out.set(b, a.length);
+  return out;
+}
+
+/**
+ * Append theta_t, L(theta_t) for t = message.first, ... to the run a view draws
+ * (gmm_lab.viewer.live's "states" message). States the view already has are
+ * skipped. The view follows the newest state if it showed the last frame.
+ * Returns false when states are missing in between (the caller asks again).
+ */
+export function appendStates(view, message) {
+  const run = view.run;
+  if (message.first > run.S) return false;
+  const K = run.K;
+  const skip = run.S - message.first;
+  const L = decodeArray(message.log_likelihoods);
+  if (skip >= L.length) return true;
+  const weights = decodeArray(message.weights), means = decodeArray(message.means), covs = decodeArray(message.covariances);
+  const following = view.index >= view.frames.length - 1;
+  run.weights = concatTyped(run.weights, weights.subarray(skip * K));
+  run.means = concatTyped(run.means, means.subarray(2 * skip * K));
+  run.covs = concatTyped(run.covs, covs.subarray(4 * skip * K));
+  run.L = concatTyped(run.L, L.subarray(skip));
+  run.S = run.L.length;
+  run.payload.n_states = run.S;
+  run.payload.converged = !!message.converged;
+  drawCurveBackground(view);
+  let index = setFrames(view, view.half.checked);
+  if (following) index = view.frames.length - 1;
+  view.slider.value = String(index);
+  draw(view, index);
+  return true;
+}
+
+const LIVE_STYLE = `
+.gmm-live-runner { font: 13px/1.35 system-ui, sans-serif; color: #111; background: #fff; padding: 6px 6px 0; }
+.gmm-live-runner .live-settings { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; margin-bottom: 6px; }
+.gmm-live-runner .live-settings fieldset { border: 1px solid #ccc; padding: 2px 8px 6px; margin: 0; }
+.gmm-live-runner .live-settings legend { font-size: 12px; color: #444; }
+.gmm-live-runner .live-settings .grid { display: grid; grid-template-columns: auto auto; gap: 3px 6px; align-items: center; }
+.gmm-live-runner .live-buttons { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.gmm-live-runner .live-buttons button { min-width: 64px; padding: 3px 10px; }
+.gmm-live-runner .live-status { margin: 4px 0; min-height: 1.4em; color: #333; }
+.gmm-live-runner .live-status .error { color: #b00020; font-weight: bold; }
+.gmm-live-runner .live-status .warning { color: #8a5300; }
+`;
+
+/** The live runner: the controls, then the viewer of the run so far. */
+export function renderLive({ model, el }) {
+  const root = element("div", { class: "gmm-live-runner gmm-lab-runner" }, el);
+  element("style", { text: LIVE_STYLE }, root);
+  const choices = model.get("choices");
+  const bar = element("div", { class: "live-settings" }, root);
+
+  const vowelBox = element("fieldset", {}, bar);
+  element("legend", { text: "vowels (Ctrl-click for several)" }, vowelBox);
+  const vowels = element("select", { class: "live-vowels", multiple: "", size: "5", "aria-label": "vowels" }, vowelBox);
+  for (const v of choices.vowels) element("option", { value: v.label, text: `${v.label} /${v.ipa}/ ${v.word}` }, vowels);
+  const speakerBox = element("fieldset", {}, bar);
+  element("legend", { text: "speakers" }, speakerBox);
+  const speakers = choices.speakers.map(([code, name]) => {
+    const label = element("label", { style: "display: block" }, speakerBox);
+    const box = element("input", { type: "checkbox", class: `live-speaker live-speaker-${code}`, value: code }, label);
+    label.append(` ${name}`);
+    return box;
+  });
+  const modelBox = element("fieldset", {}, bar);
+  element("legend", { text: "mixture" }, modelBox);
+  const grid = element("div", { class: "grid" }, modelBox);
+  element("label", { text: "components K" }, grid);
+  const K = element("input", { type: "number", class: "live-k", min: "1", max: String(choices.max_components), step: "1", style: "width: 4em" }, grid);
+  element("label", { text: "covariance" }, grid);
+  const covariance = element("select", { class: "live-covariance" }, grid);
+  for (const c of choices.covariance_types) element("option", { value: c, text: c }, covariance);
+  element("label", { text: "init" }, grid);
+  const init = element("select", { class: "live-init" }, grid);
+  for (const c of choices.init_methods) element("option", { value: c, text: c }, init);
+  element("label", { text: "seed" }, grid);
+  const seed = element("input", { type: "number", class: "live-seed", step: "1", style: "width: 6em" }, grid);
+
+  const buttons = element("div", { class: "live-buttons" }, root);
+  const step = element("button", { class: "live-step gmm-lab-step", text: "Step", title: "Compute one more iteration" }, buttons);
+  const runButton = element("button", { class: "live-run gmm-lab-run", text: "Run", title: "Keep stepping until EM converges" }, buttons);
+  const stopButton = element("button", { class: "live-stop gmm-lab-stop", text: "Stop", title: "Stop running" }, buttons);
+  const reset = element("button", { class: "live-reset gmm-lab-reset", text: "Reset", title: "Back to iteration 0" }, buttons);
+  const speedLabel = element("label", { text: "speed " }, buttons);
+  const speed = element("input", { type: "range", class: "live-speed", min: "1", max: String(choices.max_speed), step: "1" }, speedLabel);
+  const speedText = element("span", { class: "live-speed-text" }, speedLabel);
+  speed.addEventListener("keydown", (event) => event.stopPropagation());
+  const status = element("div", { class: "live-status" }, root);
+  const holder = element("div", { class: "live-view" }, root);
+
+  const showSettings = () => {
+    const s = model.get("settings");
+    for (const option of vowels.options) option.selected = s.vowels.includes(option.value);
+    for (const box of speakers) box.checked = s.speakers.includes(box.value);
+    K.value = String(s.n_components); covariance.value = s.covariance_type; init.value = s.init_params;
+    seed.value = String(s.seed); speed.value = String(s.speed);
+    speedText.textContent = ` ${s.speed} iterations/s`;
+  };
+  const sendSettings = () => {
+    model.set("settings", {
+      vowels: [...vowels.selectedOptions].map((o) => o.value),
+      speakers: speakers.filter((b) => b.checked).map((b) => b.value),
+      n_components: Number(K.value), covariance_type: covariance.value, init_params: init.value,
+      seed: Number(seed.value), speed: Number(speed.value),
+    });
+    model.save_changes();
+  };
+  for (const control of [vowels, K, covariance, init, seed, ...speakers]) control.addEventListener("change", sendSettings);
+  speed.addEventListener("input", () => { speedText.textContent = ` ${speed.value} iterations/s`; });
+  speed.addEventListener("change", sendSettings);
+  const command = (name) => model.send({ type: "command", name });
+  step.addEventListener("click", () => command("step"));
+  runButton.addEventListener("click", () => command("run"));
+  stopButton.addEventListener("click", () => command("stop"));
+  reset.addEventListener("click", () => command("reset"));
+
+  let view = null;
+  const host = { interactive: !!model.get("interactive"), send: (message) => model.send(message) };
+  const showStatus = () => {
+    const s = model.get("status");
+    step.disabled = !s.can_step || s.running;
+    runButton.disabled = !s.can_step || s.running;
+    stopButton.disabled = !s.running;
+    root.dataset.running = String(!!s.running);
+    root.dataset.finished = String(!!s.finished);
+    const parts = [];
+    if (s.error) parts.push(`<span class="error">${escapeHTML(s.error)}</span>`);
+    parts.push(`${s.n_states - 1} iteration${s.n_states === 2 ? "" : "s"} computed` + (s.words ? ` · ${escapeHTML(s.words)}` : ""));
+    const shown = view ? String(view.frames[view.index].ellipses) : null;
+    const notes = shown !== null && s.notes ? s.notes[shown] : null;
+    if (notes) parts.push(...notes.map((n) => `<span class="warning">⚠ iteration ${shown}: ${escapeHTML(n)}</span>`));
+    status.innerHTML = parts.join("<br>");
+  };
+  const build = () => {
+    if (view && view.timer !== null) cancelAnimationFrame(view.timer);
+    holder.replaceChildren();
+    view = buildView(holder, model.get("payload"), host);
+    // the newest state first, as it was computed
+    const last = view.frames.length - 1;
+    view.slider.value = String(last);
+    draw(view, last);
+    view.slider.addEventListener("input", showStatus);
+    root.dataset.states = String(view.run.S);
+    model.send({ type: "hello" }); // states computed before this view existed
+  };
+  const onPayload = () => {
+    const payload = model.get("payload");
+    if (view && payload.run_id === view.run.payload.run_id && payload.n_states === view.run.S) {
+      // the same run, already drawn: only the comparison of starts may have changed
+      view.run.payload.starts = payload.starts;
+      view.run.payload.current_start = payload.current_start;
+      view.run.payload.converged = payload.converged;
+      view.refreshStarts();
+      return;
+    }
+    build();
+  };
+  const onMessage = (message) => {
+    if (!message || !view) return;
+    if (message.type === "states" && message.run_id === view.run.payload.run_id) {
+      if (!appendStates(view, message)) model.send({ type: "hello" });
+      root.dataset.states = String(view.run.S);
+      showStatus();
+    } else if (message.type === "error") {
+      status.innerHTML = `<span class="error">${escapeHTML(message.message)}</span>`;
+    }
+  };
+  showSettings();
+  build();
+  showStatus();
+  model.on("change:payload", onPayload);
+  model.on("change:status", showStatus);
+  model.on("change:settings", showSettings);
+  model.on("msg:custom", onMessage);
+  return () => {
+    if (view && view.timer !== null) cancelAnimationFrame(view.timer);
+    model.off?.("change:payload", onPayload);
+    model.off?.("change:status", showStatus);
+    model.off?.("change:settings", showSettings);
+    model.off?.("msg:custom", onMessage);
+  };
+}
+
+function escapeHTML(text) {
+  return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
 export default { render };
