@@ -502,7 +502,7 @@ function drawCurveBackground(view) {
   ctx.fillStyle = "#222"; ctx.font = "11px sans-serif";
   ctx.textAlign = "center"; ctx.textBaseline = "top";
   for (const t of niceTicks(0, Math.max(S - 1, 1), 5)) {
-    if (t !== Math.round(t)) continue;
+    if (t !== Math.round(t) || t > S - 1) continue; // a live run may have one state so far
     ctx.fillRect(Math.round(px(t)), height - bottom, 1, 4);
     ctx.fillText(String(t), px(t), height - bottom + 6);
   }

@@ -446,6 +446,8 @@ class LiveRunnerWidget(EMViewerWidget):
             words = f"converged at iteration {last.iteration}"
         elif self.finished and last is not None:
             words = f"stopped at max_iter = {self._max_iter}"
+        elif len(self.states) > 1:
+            words = "paused: Step or Run carries on"
         else:
             words = ""
         self.status = {
