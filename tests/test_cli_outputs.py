@@ -247,26 +247,27 @@ def test_a_real_file_size_limit_keeps_the_old_files(out):
 
 def test_a_real_sigint_while_the_gif_renders(out):
     """Ctrl-C while the GIF renders: exit 130, old files whole, no temp file."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gmm_lab", "--out", str(out), "--max-iter", "200",
-         "--tol", "0", "--n-init", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = bytearray()
     rendering = threading.Event()
+    # `with` closes the pipe whatever happens (no unclosed-file warning).
+    with subprocess.Popen(
+            [sys.executable, "-m", "gmm_lab", "--out", str(out), "--max-iter", "200",
+             "--tol", "0", "--n-init", "1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
 
-    def read():
-        while chunk := process.stderr.read1(4096):
-            err.extend(chunk)
-            if b"rendering GIF" in err:
-                rendering.set()
+        def read():
+            while chunk := process.stderr.read1(4096):
+                err.extend(chunk)
+                if b"rendering GIF" in err:
+                    rendering.set()
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    assert rendering.wait(timeout=240), bytes(err).decode()
-    time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    returncode = process.wait(timeout=120)
-    reader.join(timeout=10)
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert rendering.wait(timeout=240), bytes(err).decode()
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        returncode = process.wait(timeout=120)
+        reader.join(timeout=10)
     text = bytes(err).decode()
     assert returncode == 130, text
     assert "Traceback" not in text
