@@ -50,6 +50,12 @@ check: $(TEST_INSTALLED)
 e2e: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest -m e2e tests/e2e
 
+# The teacher's page: the live runner (controls and picture, no code) served
+# by Voila on this machine only; Ctrl-C stops it.
+.PHONY: app
+app: $(TEST_INSTALLED)
+	$(BIN)/voila apps/explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --theme=light
+
 bench: $(TEST_INSTALLED)
 	$(BIN)/python benchmarks/bench_em.py
 	$(BIN)/python benchmarks/bench_frame.py
