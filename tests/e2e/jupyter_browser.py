@@ -7,8 +7,8 @@ Two halves:
   temporary folder so nothing leaks in from ``~``) and stops it by the PID it
   started, whatever happens.
 - :class:`LabPage` wraps a Playwright page showing one notebook: open it,
-  wait for a real idle kernel, run all cells, collect error outputs, hash the
-  ipympl canvas inside the page, take screenshots.
+  wait for a real idle kernel, run all cells, collect error outputs, take
+  screenshots.
 
 Nothing here knows about gmm_lab; the tests supply notebooks and selectors.
 """
@@ -392,26 +392,6 @@ def launch_chromium(playwright, executable: str = CHROMIUM) -> Browser:
 # The page
 # --------------------------------------------------------------------------
 
-#: Hash of a canvas' pixels, computed in the page so only a short string
-#: crosses to Python. FNV-1a (32 bit) over the RGBA bytes, prefixed with the
-#: size; a canvas whose pixels are all equal (nothing drawn yet) is "blank".
-_CANVAS_HASH_JS = """
-(canvas) => {
-    const {width, height} = canvas;
-    if (width === 0 || height === 0) return 'blank:0x0';
-    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
-    let hash = 0x811c9dc5;
-    let uniform = true;
-    for (let i = 0; i < data.length; i++) {
-        if (uniform && data[i] !== data[i & 3]) uniform = false;
-        hash ^= data[i];
-        hash = Math.imul(hash, 0x01000193);
-    }
-    const size = `${width}x${height}`;
-    return uniform ? `blank:${size}` : `${size}:${(hash >>> 0).toString(16).padStart(8, '0')}`;
-}
-"""
-
 #: Problems in the notebook's outputs, read from JupyterLab's notebook model
 #: (nbformat JSON) rather than the DOM, because in the DOM a traceback and a
 #: stderr stream look alike (both ``application/vnd.jupyter.stderr``). Widgets
@@ -460,23 +440,6 @@ _OUTPUT_PROBLEMS_JS = """
     }
     return problems;
 }
-"""
-
-
-#: Kernel code that makes every ipympl figure send its next frame in full
-#: (not as a diff) and asks for that frame. ``_force_full`` is the flag
-#: matplotlib's webagg canvas sets itself after a resize or refresh. The
-#: canvases are found by type, not through pyplot: widgets may keep their
-#: figures out of pyplot (gmm_lab's do).
-_FULL_REDRAW_CODE = """
-def _e2e_full_redraw():
-    import gc
-    from matplotlib.backends.backend_webagg_core import FigureCanvasWebAggCore
-    for canvas in [obj for obj in gc.get_objects() if isinstance(obj, FigureCanvasWebAggCore)]:
-        canvas._force_full = True
-        canvas.draw_idle()
-_e2e_full_redraw()
-del _e2e_full_redraw
 """
 
 
@@ -647,16 +610,6 @@ class LabPage:
 
     # -- widgets -----------------------------------------------------------
 
-    def canvas_hash(self, container: Locator) -> str:
-        """Hash of the ipympl figure's pixels inside `container`.
-
-        ipympl's ``.jupyter-matplotlib-canvas-div`` holds two canvases: the
-        figure, then a transparent overlay for the zoom rectangle. The first
-        one is the figure.
-        """
-        canvas = container.locator(".jupyter-matplotlib-canvas-div canvas").first
-        return canvas.evaluate(_CANVAS_HASH_JS)
-
     def kernel_idle(self) -> bool:
         """Whether the notebook's kernel is idle right now."""
         return self.page.evaluate(
@@ -667,151 +620,6 @@ class LabPage:
                 return !!kernel && kernel.status === 'idle';
             }"""
         )
-
-    def wait_for_canvas(
-        self, container: Locator, *, differs_from: str | None = None, timeout: float = 30.0,
-        settle: float = 0.5,
-    ) -> str:
-        """Wait until the figure in `container` shows its final frame; return
-        its hash.
-
-        A widget change reaches the canvas in several round trips: the
-        callback runs in the kernel and asks for a redraw, the front end
-        requests the image, the kernel renders and sends it, the browser
-        paints it. Pixels therefore lag behind the slider, and an
-        intermediate frame can sit on the canvas while the kernel renders
-        the next one. So "final" means: drawn (not blank), different from
-        `differs_from`, and unchanged for `settle` seconds during which the
-        kernel stayed idle (nothing more on its way).
-
-        Parameters
-        ----------
-        container : playwright.sync_api.Locator
-            Element containing one ipympl canvas.
-        differs_from : str, optional
-            A previous hash the figure must no longer have.
-        timeout : float
-            Seconds to wait in total.
-        settle : float
-            Quiet period, in seconds.
-        """
-        deadline = time.monotonic() + timeout
-        last, since = None, time.monotonic()
-        while time.monotonic() < deadline:
-            current = self.canvas_hash(container)
-            if current != last or not self.kernel_idle():
-                last, since = current, time.monotonic()
-            drawn = not current.startswith("blank") and current != differs_from
-            if drawn and time.monotonic() - since >= settle:
-                return current
-            time.sleep(0.1)
-        raise TimeoutError(
-            f"canvas hash {last!r} did not become drawn"
-            + (f" and different from {differs_from!r}" if differs_from else "")
-            + f" and stay still within {timeout:.0f} s"
-        )
-
-    def execute_silently(self, code: str, timeout: float = 30.0) -> None:
-        """Run `code` in the notebook's kernel without touching the notebook
-        (no cell, no output, no history); raise if it fails."""
-        reply = self.page.evaluate(
-            """async ([code, ms]) => {
-                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-                const future = kernel.requestExecute({code, silent: true, store_history: false});
-                const late = new Promise((resolve) => setTimeout(
-                    () => resolve({content: {status: 'timeout', evalue: `no reply in ${ms} ms`}}), ms));
-                const reply = await Promise.race([future.done, late]);
-                return {status: reply.content.status, error: reply.content.evalue || ''};
-            }""",
-            [code, timeout * 1000],
-        )
-        if reply["status"] != "ok":
-            raise RuntimeError(f"kernel could not run {code!r}: {reply['error']}")
-
-    def stale_canvas(self, container: Locator, timeout: float = 30.0) -> tuple[str, str] | None:
-        """Check that the figure in `container` shows what the kernel has.
-
-        The kernel's figure can be right while the browser shows another
-        picture for good: a frame rendered while a callback on another
-        kernel thread was changing the figure (JupyterLab sends widget
-        messages over kernel subshells), a redraw request the browser
-        dropped because a frame was still on its way, or a frame sent as a
-        diff against a frame the browser skipped. So: hash the settled
-        canvas, make the kernel send every figure again as a full frame,
-        hash again.
-
-        Returns
-        -------
-        tuple of str or None
-            None when both hashes agree; else (shown, full) hashes.
-        """
-        shown = self.wait_for_canvas(container, timeout=timeout)
-        self.execute_silently(_FULL_REDRAW_CODE, timeout)
-        full = self.wait_for_canvas(container, timeout=timeout)
-        return None if shown == full else (shown, full)
-
-    @staticmethod
-    def slider_state(slider: Locator) -> dict[str, int]:
-        """Value, min and max of an ipywidgets (8.x, noUiSlider) IntSlider.
-
-        Read from the handle's ARIA attributes, which noUiSlider keeps in
-        sync with what the student sees.
-        """
-        handle = slider.locator(".noUi-handle").first
-        return {
-            key: int(float(handle.get_attribute(f"aria-value{key}")))
-            for key in ("now", "min", "max")
-        }
-
-    def wait_for_slider(
-        self, slider: Locator, condition, description: str, timeout: float = 30.0
-    ) -> dict[str, int]:
-        """Wait until ``condition(slider_state)`` holds; return the state.
-
-        Parameters
-        ----------
-        slider : playwright.sync_api.Locator
-            An element containing one IntSlider.
-        condition : callable
-            Takes the dict of :meth:`slider_state`, returns a bool.
-        description : str
-            What is awaited, for the error message.
-        timeout : float
-            Seconds to wait.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self.slider_state(slider)
-            if condition(state):
-                return state
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"slider never got {description}; last state {state}")
-            time.sleep(0.1)
-
-    def wait_for_slider_to_settle(
-        self, slider: Locator, settle: float = 0.6, timeout: float = 30.0
-    ) -> dict[str, int]:
-        """Wait until the slider's state stays the same for `settle` seconds
-        (e.g. after pausing Play or stopping a run); return it."""
-        deadline = time.monotonic() + timeout
-        last, since = None, time.monotonic()
-        while time.monotonic() < deadline:
-            state = self.slider_state(slider)
-            if state != last:
-                last, since = state, time.monotonic()
-            elif time.monotonic() - since >= settle:
-                return state
-            time.sleep(0.1)
-        raise TimeoutError(f"slider kept moving for {timeout:.0f} s; last state {last}")
-
-    @staticmethod
-    def press_on_slider(slider: Locator, *keys: str) -> None:
-        """Focus the slider's handle and press `keys` (``ArrowRight``,
-        ``End``, ...), as a keyboard user would."""
-        handle = slider.locator(".noUi-handle").first
-        handle.focus()
-        for key in keys:
-            handle.press(key)
 
     def wait_for_text(self, locator: Locator, pattern: str, timeout: float = 30.0) -> str:
         """Wait until `locator`'s text matches regular expression `pattern`;
@@ -826,8 +634,8 @@ class LabPage:
     def screenshot(self, name: str, element: Locator | None = None) -> Path | None:
         """Save ``<screenshot_dir>/<name>.png`` of `element` or the page.
 
-        The mouse is parked in the top-left corner first: over a figure,
-        ipympl fades its toolbar in.
+        The mouse is parked in the top-left corner first, so no tooltip or
+        hover state shows in the picture.
         """
         if self.screenshot_dir is None:
             return None
