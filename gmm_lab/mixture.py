@@ -17,31 +17,24 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._warnings import warn
-from .em import (
-    CHUNK_ELEMENTS,
+from ._engine import CHUNK_ELEMENTS, Engine, single_threaded
+from ._init import initial_state
+from ._kernels import cholesky_factors, precision_factors
+from ._statistics import compact_covariances, expand_covariances
+from ._validation import (
     ENGINES,
-    _Engine,
-    _check_engine,
-    _check_number,
-    _initial_parameters,
     check_covariance_type,
+    check_engine,
     check_enough_points,
     check_init_params,
     check_initial_parameters,
     check_n_components,
-    compact_covariances,
-    expand_covariances,
+    check_number,
 )
-from .gaussian import (
-    _precision_factors,
-    cholesky_factors,
-    logsumexp_rows,
-    weighted_log_densities,
-)
+from ._warnings import warn
+from .gaussian import logsumexp_rows, weighted_log_densities
 from .states import History
 
 __all__ = ["GaussianMixture"]
@@ -163,13 +156,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_enough_points(X.shape[0], n_components)
         check_covariance_type(self.covariance_type)
         init = check_init_params(self.init_params)
-        _check_number(self.tol, "tol", low=0)
-        _check_number(self.reg_covar, "reg_covar", low=0)
-        _check_number(self.max_iter, "max_iter", low=0, integer=True)
-        _check_number(self.n_init, "n_init", low=1, integer=True)
-        _check_number(self.verbose, "verbose", low=0, integer=True)
-        _check_number(self.verbose_interval, "verbose_interval", low=1, integer=True)
-        _check_engine(self.engine, X.shape[1])
+        check_number(self.tol, "tol", low=0)
+        check_number(self.reg_covar, "reg_covar", low=0)
+        check_number(self.max_iter, "max_iter", low=0, integer=True)
+        check_number(self.n_init, "n_init", low=1, integer=True)
+        check_number(self.verbose, "verbose", low=0, integer=True)
+        check_number(self.verbose_interval, "verbose_interval", low=1, integer=True)
+        check_engine(self.engine, X.shape[1])
         inits = check_initial_parameters(
             self.weights_init, self.means_init, self.precisions_init,
             self.covariance_type, n_components, X.shape[1],
@@ -207,11 +200,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
-        engine = _Engine(X, self.covariance_type, self.reg_covar, self.engine)
-        # The loop's matrix products are small (K x chunk by chunk x 6); with
-        # two BLAS threads per library on a small machine they were seen to
-        # stall each other, as scikit-learn's own KMeans avoids the same way.
-        with threadpool_limits(limits=1, user_api="blas"):
+        engine = Engine(X, self.covariance_type, self.reg_covar, self.engine)
+        with single_threaded("blas"):  # gmm_lab's thread policy: see single_threaded
             best = self._run_inits(X, engine, n_components, init, inits, do_init, n_init, random_state)
 
         lower_bound, states, lower_bounds, converged = best
@@ -242,7 +232,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if do_init:
                 # scikit-learn's start: its tied covariance, and its first
                 # lower bound with weights summing to K / N for one-point seeds
-                parameters, first_offset = _initial_parameters(
+                parameters, first_offset = initial_state(
                     X, n_components, self.covariance_type, init, self.reg_covar,
                     random_state, *inits, like_sklearn=True,
                 )
@@ -293,10 +283,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.means_ = np.array(state.means)
         self.covariances_ = compact_covariances(covariances, self.covariance_type)
         # scikit-learn's precisions_cholesky_: U_k = L_k^{-T}, Lambda_k = U_k U_k^T
-        precision_factors = _precision_factors(cholesky_factors(covariances))
-        precisions = precision_factors @ precision_factors.transpose(0, 2, 1)
+        factors = precision_factors(cholesky_factors(covariances))
+        precisions = factors @ factors.transpose(0, 2, 1)
         if self.covariance_type in ("full", "tied"):
-            self.precisions_cholesky_ = compact_covariances(precision_factors, self.covariance_type)
+            self.precisions_cholesky_ = compact_covariances(factors, self.covariance_type)
             self.precisions_ = compact_covariances(precisions, self.covariance_type)
         else:
             self.precisions_ = 1.0 / self.covariances_
