@@ -14,6 +14,11 @@ tol=0 so that it takes all 100 steps). Printed:
   presented). Median and range over the steps; the target is a median of at
   most 33 ms (two frames at 60 Hz).
 
+- the live runner (gmm_lab.viewer.live): one new state arriving in the
+  page (the kernel's message, theta_t base64) -> appended and the figure
+  repainted, timed inside the page the same way, for states 50..99 of the
+  same run; and the kernel's side, one EM iteration plus packing the message.
+
 Run: ``python benchmarks/bench_viewer.py [--steps 30] [--lab]``; ``--lab``
 times the widget inside JupyterLab too (the front end the issue measured
 the ipympl scrubber in, median 150-160 ms). Needs Debian's
@@ -123,6 +128,73 @@ def press_and_time(page, slider, steps: int) -> tuple:
             np.array(page.evaluate("() => window.afterPaint")))
 
 
+#: Installed in the page: append each message to the view, time it to the next frames.
+APPEND_JS = """
+async ([messages]) => {
+    const root = document.querySelector('.gmm-em-view');
+    const first = [], painted = [];
+    for (const message of messages) {
+        const start = performance.now();
+        root.gmmView.append(message);
+        await new Promise((resolve) => requestAnimationFrame(() => {
+            first.push(performance.now() - start);
+            requestAnimationFrame(() => { painted.push(performance.now() - start); resolve(); });
+        }));
+    }
+    return [first, painted, +root.dataset.iteration];
+}
+"""
+
+
+def live_latencies(history, data, start: int = 50) -> tuple:
+    """States start.. of the run appended one message at a time to a page holding states 0..start-1."""
+    from playwright.sync_api import sync_playwright
+
+    from gmm_lab.states import History
+    from gmm_lab.viewer.live import _state_message
+
+    payload = history_payload(History(history.states[:start], history.X), data)
+    messages = [_state_message("bench", [history[t]], t) for t in range(start, len(history))]
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        path = Path(folder) / "live.html"
+        path.write_text(page_from_payload(payload), encoding="utf-8")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1000})
+            page.goto(path.as_uri())
+            page.wait_for_selector("canvas.scatter")
+            page.locator("input.frame-slider").focus()
+            page.keyboard.press("End")  # follow the newest state, as the runner does
+            first, painted, shown = page.evaluate(APPEND_JS, [messages])
+            if shown != len(history) - 1:
+                raise RuntimeError(f"the view shows iteration {shown}, not the last state")
+            return np.array(first), np.array(painted)
+        finally:
+            browser.close()
+
+
+def kernel_step_times(data, repeats: int = 30) -> np.ndarray:
+    """One EM iteration (K = 10, all tokens) plus packing its message, in ms."""
+    import time
+
+    from gmm_lab import em
+    from gmm_lab.viewer.live import _state_message
+
+    times = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        states = em(data.X, 10, init_params="k-means++", random_state=0, max_iter=repeats,
+                    tol=0.0)
+        next(states)
+        for t in range(1, repeats + 1):
+            started = time.perf_counter()
+            state = next(states)
+            json.dumps(_state_message("bench", [state], t))
+            times.append(1e3 * (time.perf_counter() - started))
+    return np.array(times)
+
+
 LAB_CELLS = [
     "import warnings\n"
     "from gmm_lab import load_vowels, run_em\n"
@@ -189,6 +261,13 @@ def main(argv=None) -> None:
             for name, values in (("next frame", first), ("after paint", painted)):
                 print(f"key -> repaint, {label:<16} {name:<11}: median {np.median(values):5.1f} ms, "
                       f"range {values.min():5.1f}-{values.max():5.1f} ms ({values.size} steps)")
+    steps = kernel_step_times(data)
+    print(f"live runner, kernel: one EM iteration + its message: median {np.median(steps):5.1f} ms, "
+          f"range {steps.min():5.1f}-{steps.max():5.1f} ms ({steps.size} iterations)")
+    first, painted = live_latencies(history, data)
+    for name, values in (("next frame", first), ("after paint", painted)):
+        print(f"live runner, state arrives -> repaint, {name:<11}: median {np.median(values):5.1f} ms, "
+              f"range {values.min():5.1f}-{values.max():5.1f} ms ({values.size} states)")
     if args.lab:
         first, painted = lab_latencies(args.steps)
         for name, values in (("next frame", first), ("after paint", painted)):

@@ -1054,7 +1054,7 @@ export function buildView(el, payload, host = {}) {
     draw(view, view.index);
   });
   // for tests and benchmarks: the view's geometry, without reaching into closures
-  root.gmmView = { view, draw: (i) => draw(view, i), pixelOfToken: (n) => pixelOfToken(view, n), pixelOfMean: (k) => pixelOfMean(view, k) };
+  root.gmmView = { view, draw: (i) => draw(view, i), append: (message) => appendStates(view, message), pixelOfToken: (n) => pixelOfToken(view, n), pixelOfMean: (k) => pixelOfMean(view, k) };
   draw(view, Number(slider.value));
   return view;
 }
