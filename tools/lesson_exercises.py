@@ -324,6 +324,37 @@ REFUSED = {
 }
 
 
+# What each lesson's opening cell says about its exercises (replacing a
+# sentence like "One exercise: the M-step." or added at its end).
+INTROS = {
+    "01_vowel_data.ipynb": "Two graded exercises: the mean formants of each vowel, and a "
+                           "prediction to make before you see the speaker groups.",
+    "02_gaussians_and_the_e_step.ipynb": "Two exercises: the log density of one Gaussian, and "
+                                         "the responsibilities of a mixture.",
+    "03_em_step_by_step.ipynb": "Three graded exercises: the M-step, the EM loop, and a "
+                                "prediction of the split EM finds from a k-means start.",
+    "04_what_can_go_wrong.ipynb": "Five graded exercises: a prediction about a large "
+                                  "`reg_covar`, counting a mixture's free parameters, choosing "
+                                  "$K$ and the covariance type by BIC, and diagnosing and fixing "
+                                  "the singular model.",
+    "05_classifying_vowels.ipynb": "Two graded exercises: the class posteriors by Bayes' rule, "
+                                   "and the handout's task by hand (the accuracy on held-out "
+                                   "speakers with $K=3$ and $K=6$).",
+}
+INTRO_SENTENCE = re.compile(r"^(One|Two|Three|Four|Five|Six)( graded)? exercises?:.*$", re.MULTILINE)
+
+
+def _set_intro(notebook, name: str) -> None:
+    intro = INTROS.get(name)
+    if not intro or not notebook.cells or notebook.cells[0].cell_type != "markdown":
+        return
+    cell = notebook.cells[0]
+    if INTRO_SENTENCE.search(cell.source):
+        cell.source = INTRO_SENTENCE.sub(lambda match: intro, cell.source, count=1)
+    else:
+        cell.source = cell.source.rstrip() + "\n\n" + intro
+
+
 def _nbgrader(grade_id, *, solution, points=None):
     metadata = {"grade": points is not None, "grade_id": grade_id, "locked": not solution,
                 "schema_version": 3, "solution": solution}
@@ -425,20 +456,44 @@ def apply(notebook, name: str) -> list:
             index = _insertion_point(notebook, exercise)
             notebook.cells[index:index] = new
         touched.append(exercise.grade_id)
+    _set_intro(notebook, name)
     return touched
 
 
 EXERCISE_HEADING = re.compile(r"^### Exercise(?: \d+)? · ", re.MULTILINE)
 
 
+EXERCISE_REFERENCE = re.compile(r"\b([Ee])xercise (\d+)\b(?! ·)")
+
+
 def renumber(notebooks: list) -> None:
-    """Number the exercise headings 1, 2, ... across the lessons, in order."""
+    """Number the exercise headings 1, 2, ... across the lessons, in order.
+
+    References in a lesson's text ("from exercise 1") follow their heading.
+    """
     number = 0
     for notebook in notebooks:
+        renamed = {}
         for cell in notebook.cells:
-            if cell.cell_type == "markdown" and EXERCISE_HEADING.search(cell.source):
+            if cell.cell_type != "markdown":
+                continue
+            for match in re.finditer(r"^### Exercise(?: (\d+))? · ", cell.source, re.MULTILINE):
                 number += 1
-                cell.source = EXERCISE_HEADING.sub(f"### Exercise {number} · ", cell.source, count=1)
+                if match.group(1):
+                    renamed[match.group(1)] = str(number)
+            cell.source = _number_headings(cell.source, number)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown" and renamed:
+                cell.source = EXERCISE_REFERENCE.sub(
+                    lambda match: f"{match.group(1)}xercise {renamed.get(match.group(2), match.group(2))}",
+                    cell.source)
+
+
+def _number_headings(source: str, last: int) -> str:
+    """Give the headings of one cell the numbers up to ``last``, in order."""
+    count = len(EXERCISE_HEADING.findall(source))
+    numbers = iter(range(last - count + 1, last + 1))
+    return EXERCISE_HEADING.sub(lambda match: f"### Exercise {next(numbers)} · ", source)
 
 
 def main(argv=None) -> int:
