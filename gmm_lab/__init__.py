@@ -15,7 +15,7 @@ The pieces, in the order data flows through them::
 from .data import VOWELS, VowelData, load_vowels, vowel_info
 # gmm_lab.em is first imported as the module (``from gmm_lab.em import
 # run_em`` keeps working), then the name is rebound to the function.
-from .em import em, initial_parameters, run_em
+from .em import e_step, em, initial_parameters, m_step, run_em
 from .exceptions import CollapsedComponentWarning, RegularizationWarning, SingularCovarianceError
 from .gaussian import (
     get_predictions,
@@ -34,8 +34,6 @@ __version__ = "0.1.0"
 # 0.2 s, and a script that only runs EM needs none of them. ``from gmm_lab import GaussianMixture`` and
 # ``gmm_lab.GaussianMixture`` work as before.
 _LAZY = {
-    "e_step": "reference",
-    "m_step": "reference",
     "log_likelihood": "reference",
     "reference_em": "reference",
     "GaussianMixture": "mixture",

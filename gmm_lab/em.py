@@ -77,14 +77,22 @@ __all__ = [
 _Engine = Engine
 
 
-def __getattr__(name):
-    """e_step and m_step are :mod:`gmm_lab.reference`'s, imported on first use
-    (it loads scipy.linalg, which ``import gmm_lab`` should not)."""
-    if name in ("e_step", "m_step"):
-        from . import reference
+def e_step(X, weights, means, covariances) -> tuple:
+    """The E-step: (responsibilities, log-likelihood); :func:`gmm_lab.reference.e_step`.
 
-        return getattr(reference, name)
-    raise AttributeError(f"module 'gmm_lab.em' has no attribute {name!r}")
+    The reference module is imported on first use (it loads scipy.linalg,
+    which ``import gmm_lab`` should not).
+    """
+    from . import reference
+
+    return reference.e_step(X, weights, means, covariances)
+
+
+def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6) -> tuple:
+    """The M-step: (weights, means, covariances); :func:`gmm_lab.reference.m_step`."""
+    from . import reference
+
+    return reference.m_step(X, responsibilities, covariance_type, reg_covar)
 
 
 def em(
