@@ -1180,7 +1180,6 @@ export function renderLive({ model, el }) {
   const speedLabel = element("label", { text: "speed " }, buttons);
   const speed = element("input", { type: "range", class: "live-speed", min: "1", max: String(choices.max_speed), step: "1" }, speedLabel);
   const speedText = element("span", { class: "live-speed-text" }, speedLabel);
-  speed.addEventListener("keydown", (event) => event.stopPropagation());
   const status = element("div", { class: "live-status" }, root);
   const holder = element("div", { class: "live-view" }, root);
 
@@ -1202,6 +1201,10 @@ export function renderLive({ model, el }) {
     model.save_changes();
   };
   for (const control of [vowels, K, covariance, init, seed, ...speakers]) control.addEventListener("change", sendSettings);
+  // JupyterLab takes keys for its own shortcuts (digits, arrows) unless the controls keep them.
+  for (const control of [vowels, K, covariance, init, seed, speed, ...speakers]) {
+    control.addEventListener("keydown", (event) => event.stopPropagation());
+  }
   speed.addEventListener("input", () => { speedText.textContent = ` ${speed.value} iterations/s`; });
   speed.addEventListener("change", sendSettings);
   const command = (name) => model.send({ type: "command", name });

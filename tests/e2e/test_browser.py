@@ -420,6 +420,19 @@ def check_live_runner(lab: LabPage) -> None:
     lab.screenshot("09-runner-from-placed-means", runner)
     lab.screenshot("10-runner-starts-compared", view.locator(".starts"))
 
+    # Typing a new K (JupyterLab must leave the digits to the box) starts a new run.
+    n_cells = lab.panel.locator(".jp-Cell").count()
+    k_box = runner.locator("input.live-k")
+    k_box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3")
+    page.keyboard.press("Enter")
+    lab.wait_for_text(runner.locator(".gmm-em-view h3"), r"K = 3", timeout=60)
+    wait_for_runner(lab, runner, "+r.dataset.states === 1")
+    assert runner.locator(".gmm-em-view").evaluate("root => root.gmmView.view.run.K") == 3
+    assert lab.panel.locator(".jp-Cell").count() == n_cells  # no notebook shortcut fired
+    lab.screenshot("11-runner-k-3", runner)
+
 
 # --------------------------------------------------------------------------
 # Tests
