@@ -62,9 +62,11 @@ def initial_parameters(
 ) -> tuple:
     """theta_0 = (weights, means, covariances), as scikit-learn initialises.
 
-    Parameters not given explicitly come from the M-step applied to
-    the initial responsibilities (k-means, seeds or random); precisions_init is turned into
-    covariances (Sigma = Lambda^{-1}).
+    Parameters not given explicitly come from the M-step applied to the
+    initial responsibilities of ``init_params`` (default 'k-means++', as
+    :func:`gmm_lab.em`; :class:`gmm_lab.GaussianMixture` defaults to
+    scikit-learn's 'kmeans'); precisions_init is turned into covariances
+    (Sigma = Lambda^{-1}).
 
     Two deliberate differences from scikit-learn, both only with the
     one-point seeds of 'k-means++' and 'random_from_data' (where a row of

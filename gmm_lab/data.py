@@ -97,12 +97,6 @@ _VOWEL_BY_ID = {vowel.id: vowel for vowel in VOWELS}
 
 SPEAKER_GROUPS = {"M": "men", "W": "women", "C": "children"}
 FEATURES = ("f0", "f1", "f2", "f3")
-FEATURE_NAMES = {
-    "f0": "F0 (fundamental)",
-    "f1": "F1",
-    "f2": "F2",
-    "f3": "F3",
-}
 
 
 @dataclass(frozen=True, eq=False)

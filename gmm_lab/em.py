@@ -132,7 +132,9 @@ def em(
         K, the number of Gaussians.
     covariance_type : {'full', 'diag', 'spherical', 'tied'}, default='full'
     init_params : {'k-means++', 'kmeans', 'random', 'random_from_data'}, default='k-means++'
-        How theta_0 is chosen when means_init etc. are not given.
+        How theta_0 is chosen when means_init etc. are not given. The
+        default differs from :class:`gmm_lab.GaussianMixture`'s, which is
+        scikit-learn's 'kmeans'; the lessons always pass init_params.
     max_iter : int, default=100
         The most M-steps to take; the last state is at most ``max_iter``.
     tol : float, default=1e-3

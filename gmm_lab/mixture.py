@@ -55,6 +55,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n_init : int, default=1
         Number of initialisations; the best (highest lower bound) is kept.
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        scikit-learn's default; :func:`gmm_lab.em` and :func:`gmm_lab.run_em`
+        default to 'k-means++'.
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
