@@ -97,6 +97,7 @@ def test_runner_starts_at_iteration_zero(data):
     reference = run_em(data.X, 2, random_state=0, init_params="kmeans")
     assert len(runner.states) == 1 and runner.states[0].iteration == 0
     assert runner.payload["n_states"] == 1
+    assert repr(runner).endswith("; 1 state computed)")
     np.testing.assert_array_equal(decode_array(runner.payload["means"])[0], reference[0].means)
     status = runner.status
     assert status["can_step"] and not status["running"] and status["n_states"] == 1

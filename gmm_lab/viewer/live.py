@@ -487,4 +487,4 @@ class LiveRunnerWidget(EMViewerWidget):
         return (f"LiveRunnerWidget({', '.join(settings['vowels'])}; {len(self.data)} tokens, "
                 f"K = {settings['n_components']}, {settings['covariance_type']} covariances, "
                 f"init {settings['init_params']!r}, seed {settings['seed']}; "
-                f"{len(self.states)} states computed)")
+                f"{len(self.states)} state{'' if len(self.states) == 1 else 's'} computed)")
