@@ -38,6 +38,11 @@ from .states import EMState
 
 __all__ = ["CHUNK_ELEMENTS", "Engine", "single_threaded", "warn_if_reg_covar_swamps"]
 
+# A component is collapsed when its own variance in some direction is at
+# most reg_covar and at most this fraction of the data's smallest feature
+# variance (Engine._warn_collapsed).
+COLLAPSE_FRACTION = 0.01
+
 # Rows per chunk are chosen so that one (rows, n_components) block is about
 # 1 MiB: it stays in cache while a dozen whole-array operations run over it.
 CHUNK_ELEMENTS = 1 << 17
@@ -129,7 +134,11 @@ class Engine:
         self.features = feature_rows(X, self.shift.astype(X.dtype))
         self.cancellation_limit = CANCELLATION_LIMIT[X.dtype.itemsize < 8]
         self.collapsed = set()
-        self.swamped = warn_if_reg_covar_swamps(self._feature_variances(), reg_covar)
+        variances = self._feature_variances()
+        self.swamped = warn_if_reg_covar_swamps(variances, reg_covar)
+        # Sigma_k = S_k + reg_covar I; S_k is collapsed when its smallest
+        # eigenvalue is at most this (see _warn_collapsed)
+        self.collapse_floor = min(reg_covar, COLLAPSE_FRACTION * max(float(variances.min()), 0.0))
         self._buffers = {}
         self._kernel = None
 
@@ -273,11 +282,21 @@ class Engine:
         return statistics
 
     def _warn_collapsed(self, counts, covariances, iteration):
-        """Warn once per component whose covariance is held up by reg_covar alone."""
+        """Warn once per component that has collapsed: held up by reg_covar alone.
+
+        With Sigma_k = S_k + reg_covar I, component k has collapsed when the
+        smallest eigenvalue of its own scatter S_k (its variance in the
+        narrowest direction) is at most reg_covar, so that the floor holds it
+        up, and at most 1 % of the data's smallest feature variance, so that
+        it is negligible next to the data's spread: a component on one or
+        two tokens, or on tokens in a line. (A component of 41 tokens whose
+        narrowest variance is 1500 Hz^2 is not collapsed, even under
+        reg_covar = 2000 Hz^2.)
+        """
         if self.swamped:  # already said: reg_covar dominates every covariance
             return
         smallest = smallest_eigenvalues(covariances)
-        threshold = 2.0 * self.reg_covar
+        threshold = self.reg_covar + self.collapse_floor  # lambda_min(S_k) <= collapse_floor
         for k in np.flatnonzero(smallest <= threshold):
             if k in self.collapsed:
                 continue

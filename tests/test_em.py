@@ -294,3 +294,28 @@ def test_regularised_em_properties(problem, covariance_type, init_params):
     seeded = init_params in ("k-means++", "random_from_data")
     assume(min(smallest[1:], default=1.0) > 1e-3 and (seeded or smallest[0] > 1e-3))
     check_properties(states)
+
+
+@pytest.mark.parametrize(
+    "reg_covar, expected",
+    [(0.0, [(4, 12, 2.0)]), (1e-6, [(4, 11, 2.0)]), (25.0, [(4, 10, 2.0)]), (2000.0, [])],
+)
+def test_collapsed_means_a_component_on_a_few_tokens_not_one_under_a_large_floor(reg_covar, expected):
+    """Lesson 4's start (hod, K = 5, 'kmeans', seed 5): the component that ends on
+    two tokens is named at the same iteration as before, whatever the floor; with
+    reg_covar = 2000 Hz^2 (under a tenth of F1's variance, 21361 Hz^2) no
+    component collapses, though one of 41 tokens has a narrowest variance of
+    1464 Hz^2 below the floor: it is not negligible next to the data's spread."""
+    from gmm_lab import load_vowels
+    from gmm_lab.collapse import run_until_error
+
+    hod = load_vowels("AA")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_until_error(hod.X, 5, init_params="kmeans", random_state=5, reg_covar=reg_covar)
+    assert not [w for w in caught if not issubclass(w.category, (CollapsedComponentWarning, ConvergenceWarning))]
+    named = [str(w.message) for w in caught if issubclass(w.category, CollapsedComponentWarning)]
+    assert [
+        message.startswith(f"Component {k} collapsed at iteration {t}: it holds {n:.3g} points' worth")
+        for message, (k, t, n) in zip(named, expected)
+    ] == [True] * len(expected) and len(named) == len(expected), named
