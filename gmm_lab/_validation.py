@@ -40,7 +40,7 @@ _INIT_ALIASES = {"k-means": "kmeans", "kmeans++": "k-means++", "random-from-data
 ENGINES = ("auto", "2d", "general")
 
 
-def check_data(X, n_components=None, name="X", *, float32=True, allow_empty=False) -> np.ndarray:
+def check_data(X, n_components=None, name="X", *, float32=True, allow_empty=False, copy=True) -> np.ndarray:
     """Validate X and return it as a float64 (or, with ``float32``, float32) array.
 
     Parameters
@@ -55,6 +55,9 @@ def check_data(X, n_components=None, name="X", *, float32=True, allow_empty=Fals
         False converts it to float64.
     allow_empty : bool, default=False
         Accept zero points (a density evaluated on no points is empty).
+    copy : bool, default=True
+        Always return a new array (a History makes its X read-only, and
+        must not freeze the caller's); False converts only when needed.
 
     Raises
     ------
@@ -74,7 +77,7 @@ def check_data(X, n_components=None, name="X", *, float32=True, allow_empty=Fals
                 "Pass the real part (X.real) or the modulus (abs(X)) if that is what you mean."
             )
         if X.dtype != np.float32 or not float32:
-            X = X.astype(np.float64)  # a copy: History makes its X read-only
+            X = X.astype(np.float64, copy=copy)
     except TypeError as error:
         if "complex" in str(error):
             raise
@@ -95,9 +98,8 @@ def check_data(X, n_components=None, name="X", *, float32=True, allow_empty=Fals
         )
     if (X.shape[0] == 0 and not allow_empty) or X.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {X.shape}); it needs points and features.")
-    finite = np.isfinite(X).all(axis=1)
-    if not finite.all():
-        rows = np.flatnonzero(~finite)
+    if not np.isfinite(X).all():
+        rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
         raise ValueError(
             f"{name} contains NaN or infinity in {rows.size} row(s), the first at "
             f"row {rows[0]}. Drop or fill those rows before fitting."

@@ -79,7 +79,7 @@ def weighted_log_densities(X, weights, means, covariances, *, method="auto") -> 
 
 def _evaluate(X, weights, means, covariances, method):
     """Check the inputs, pick the kernel, evaluate on all points at once."""
-    X = check_data(X, float32=False, allow_empty=True)
+    X = check_data(X, float32=False, allow_empty=True, copy=False)
     means, covariances = check_parameters(means, covariances, X.shape[1])
     if method == "auto":
         method = "2d" if X.shape[1] == 2 else "general"

@@ -95,7 +95,7 @@ def e_step(X, weights, means, covariances) -> tuple:
         from every component.
     log_likelihood : float
     """
-    X = check_data(X, float32=False, allow_empty=True)
+    X = check_data(X, float32=False, allow_empty=True, copy=False)
     means, covariances = check_parameters(means, covariances, X.shape[1])
     with np.errstate(divide="ignore"):  # a weight of 0 gives log 0 = -inf, which is fine
         log_weights = np.log(np.asarray(weights, dtype=np.float64))
