@@ -1,22 +1,14 @@
-"""Time one frame of the EM view: ``view.update(state)`` on Agg.
+"""Time one frame of the matplotlib EM view, as gmm-lab's GIF and PNG render it.
 
 The worst case the lessons show: all 1520 tokens, K = 10 components, Agg.
 A frame moves ten ellipses, the means, the log-likelihood marker and (with
-responsibility colours) recolours every point, then renders the figure once
-(in JupyterLab, ipympl then sends that render to the browser as a PNG).
+responsibility colours) recolours every point (``view.show(t,
+draw=False)``), then renders the whole figure (``canvas.draw()``), which is
+what :func:`gmm_lab.plotting.save_animation` does for each GIF frame and
+``gmm-lab`` for its PNG. (The notebooks' scrubber and live runner no longer
+use this view: they draw in the browser, see benchmarks/bench_viewer.py.)
 
-Two numbers are printed for each colouring:
-
-- ``frame``: ``view.update(state)``, what the scrubber and Play do. The view
-  renders a frame as its picture of everything that does not move plus the
-  artists that do (the same pixels as a full render).
-- ``full render``: ``view.update(state, draw=False); view.redraw()``, a
-  render of the whole figure, as every frame cost before the view kept that
-  picture (and as the first frame, and a frame after the figure changed in
-  other ways, still cost).
-
-Run: ``python benchmarks/bench_frame.py [--repeats 5]``. The aim is a median
-frame under 20 ms so that Play at full speed stays smooth.
+Run: ``python benchmarks/bench_frame.py [--repeats 5]``.
 """
 
 from __future__ import annotations
@@ -38,18 +30,16 @@ from gmm_lab.plotting import EMView  # noqa: E402
 N_COMPONENTS = 10
 
 
-def time_frames(view, states, repeats: int, *, full: bool) -> np.ndarray:
-    """Seconds per frame over ``repeats`` passes through all states."""
-    view.update(states[0])  # warm caches (fonts, text layout) before timing
+def time_frames(view, states, repeats: int) -> np.ndarray:
+    """Seconds per frame (move the artists, render the figure) over ``repeats`` passes."""
+    view.show(0, draw=False)
+    view.figure.canvas.draw()  # warm caches (fonts, text layout) before timing
     seconds = []
     for _ in range(repeats):
-        for state in states:
+        for index in range(len(states)):
             start = time.perf_counter()
-            if full:
-                view.update(state, draw=False)
-                view.redraw()
-            else:
-                view.update(state)
+            view.show(index, draw=False)
+            view.figure.canvas.draw()
             seconds.append(time.perf_counter() - start)
     return np.array(seconds)
 
@@ -68,11 +58,10 @@ def main(argv=None) -> None:
     for color_by in ("responsibility", "vowel"):
         view = EMView(data, history, color_by=color_by)
         width, height = view.figure.canvas.get_width_height()
-        for label, full in (("frame", False), ("full render", True)):
-            ms = 1e3 * time_frames(view, history, args.repeats, full=full)
-            print(f"{color_by:>14} colours, {label:<11} ({width}x{height} px): "
-                  f"median {np.median(ms):6.1f} ms   p90 {np.percentile(ms, 90):6.1f} ms   "
-                  f"({ms.size} frames)")
+        ms = 1e3 * time_frames(view, history, args.repeats)
+        print(f"{color_by:>14} colours, one frame ({width}x{height} px): "
+              f"median {np.median(ms):6.1f} ms   p90 {np.percentile(ms, 90):6.1f} ms   "
+              f"({ms.size} frames)")
         plt.close(view.figure)
 
 
