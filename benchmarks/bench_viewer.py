@@ -21,7 +21,9 @@ tol=0 so that it takes all 100 steps). Printed:
 
 Run: ``python benchmarks/bench_viewer.py [--steps 30] [--lab]``; ``--lab``
 times the widget inside JupyterLab too (the front end the issue measured
-the ipympl scrubber in, median 150-160 ms). Needs Debian's
+the ipympl scrubber in, median 150-160 ms), and the live runner there: a
+click on Step -> the new state drawn (a kernel round trip: the click's
+message, one EM iteration, the state's message, the repaint). Needs Debian's
 chromium and the Python playwright package for the latency part. Numbers
 only, nothing asserted: they depend on the machine and its load.
 """
@@ -204,7 +206,25 @@ LAB_CELLS = [
     "    warnings.simplefilter('ignore')\n"
     "    history = run_em(data.X, 10, init_params='k-means++', random_state=0, max_iter=100, tol=0.0)\n"
     "EMViewerWidget(history, data)",
+    "from gmm_lab.widgets import LiveRunner\n"
+    "LiveRunner(vowels=[v.label for v in __import__('gmm_lab').VOWELS], n_components=10,\n"
+    "           init_params='k-means++', seed=0, max_iter=200, tol=0.0)",
 ]
+
+#: Installed in the page: time each click on the runner's Step to the new state's repaint.
+STEP_JS = """
+(runner) => {
+    window.stepLatencies = [];
+    let clicked = null;
+    runner.querySelector('button.live-step').addEventListener('click', () => { clicked = performance.now(); }, true);
+    new MutationObserver(() => {
+        if (clicked === null) return;
+        const start = clicked;
+        clicked = null;
+        requestAnimationFrame(() => window.stepLatencies.push(performance.now() - start));
+    }).observe(runner, {attributes: true, attributeFilter: ['data-states']});
+}
+"""
 
 
 def lab_latencies(steps: int) -> tuple:
@@ -230,7 +250,16 @@ def lab_latencies(steps: int) -> tuple:
                 lab.run_all()
                 viewer = lab.widget(".gmm-em-view")
                 viewer.locator("canvas.scatter").wait_for()
-                return press_and_time(page, viewer.locator("input.frame-slider"), steps)
+                keys = press_and_time(page, viewer.locator("input.frame-slider"), steps)
+                runner = lab.widget(".gmm-live-runner")
+                runner.locator("canvas.scatter").wait_for()
+                runner.evaluate(STEP_JS)
+                for n in range(2, steps + 2):
+                    runner.locator("button.live-step").click()
+                    page.wait_for_function(f"(r) => +r.dataset.states >= {n}",
+                                           arg=runner.element_handle(), timeout=30_000)
+                page.wait_for_timeout(200)
+                return (*keys, np.array(page.evaluate("() => window.stepLatencies")))
             finally:
                 browser.close()
                 server.shutdown_kernels()
@@ -269,11 +298,14 @@ def main(argv=None) -> None:
         print(f"live runner, state arrives -> repaint, {name:<11}: median {np.median(values):5.1f} ms, "
               f"range {values.min():5.1f}-{values.max():5.1f} ms ({values.size} states)")
     if args.lab:
-        first, painted = lab_latencies(args.steps)
+        first, painted, stepped = lab_latencies(args.steps)
         for name, values in (("next frame", first), ("after paint", painted)):
             print(f"key -> repaint, JupyterLab widget, half-steps, {name:<11}: median "
                   f"{np.median(values):5.1f} ms, range {values.min():5.1f}-{values.max():5.1f} ms "
                   f"({values.size} steps)")
+        print(f"live runner in JupyterLab, Step click -> new state drawn: median "
+              f"{np.median(stepped):5.1f} ms, range {stepped.min():5.1f}-{stepped.max():5.1f} ms "
+              f"({stepped.size} clicks)")
     sys.stdout.flush()
 
 
