@@ -70,9 +70,11 @@ def log_gaussian(X, mean, covariance, component=0) -> np.ndarray:
         L = cholesky(covariance, lower=True)  # Sigma = L L^T
     except LinAlgError:
         raise SingularCovarianceError.for_component(component) from None
-    z = solve_triangular(L, (X - mean).T, lower=True)  # L z_n = x_n - mu: ||z_n||^2 is the Mahalanobis distance
+    z = solve_triangular(L, (X - mean).T, lower=True)  # L z_n = x_n - mu
+    squared_distances = (z * z).sum(axis=0)  # ||z_n||^2 = (x_n - mu)^T Sigma^{-1} (x_n - mu)
     log_det = 2.0 * np.log(np.diag(L)).sum()  # log |Sigma| = 2 sum_d log L_dd
-    return -0.5 * (n_features * LOG_2PI + log_det + (z * z).sum(axis=0))  # log N = -1/2 (D log 2 pi + log|Sigma| + ||z||^2)
+    # log N(x_n | mu, Sigma) = -1/2 (D log 2 pi + log |Sigma| + ||z_n||^2)
+    return -0.5 * (n_features * LOG_2PI + log_det + squared_distances)
 
 
 def e_step(X, weights, means, covariances) -> tuple:

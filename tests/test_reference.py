@@ -41,7 +41,8 @@ def test_e_step_is_bayes_rule_and_the_log_likelihood_its_normaliser():
     means = rng.normal(scale=3.0, size=(3, 2))
     covariances = np.array([np.eye(2), [[2.0, 0.5], [0.5, 1.0]], 0.3 * np.eye(2)])
     X = rng.normal(scale=3.0, size=(40, 2))
-    joint = np.column_stack([w * multivariate_normal(m, c).pdf(X) for w, m, c in zip(weights, means, covariances)])
+    joint = np.column_stack([w * multivariate_normal(m, c).pdf(X)
+                             for w, m, c in zip(weights, means, covariances)])
     gamma, L = e_step(X, weights, means, covariances)
     np.testing.assert_allclose(gamma, joint / joint.sum(axis=1, keepdims=True), rtol=1e-12)
     np.testing.assert_allclose(L, np.log(joint.sum(axis=1)).sum(), rtol=1e-12)
@@ -103,7 +104,8 @@ def assert_same_states(states, reference):
         where = f"state {state.iteration}"
         np.testing.assert_allclose(state.weights, weights, rtol=RTOL, err_msg=where)
         np.testing.assert_allclose(state.means, means, rtol=RTOL, err_msg=where)
-        np.testing.assert_allclose(state.covariances, covariances, rtol=RTOL, atol=RTOL * np.abs(covariances).max(), err_msg=where)
+        np.testing.assert_allclose(state.covariances, covariances, rtol=RTOL,
+                                   atol=RTOL * np.abs(covariances).max(), err_msg=where)
         np.testing.assert_allclose(state.log_likelihood, L, rtol=RTOL, err_msg=where)
         np.testing.assert_allclose(state.responsibilities, gamma, rtol=RTOL, atol=1e-13, err_msg=where)
 
@@ -113,7 +115,8 @@ CASES = [("vowels", "2d"), ("vowels", "general"), ("3d", "auto")]
 
 @pytest.mark.parametrize("data, engine", CASES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_engine_equals_the_reference_from_an_explicit_start(vowel_X, synthetic_3d, data, engine, covariance_type):
+def test_engine_equals_the_reference_from_an_explicit_start(vowel_X, synthetic_3d, data, engine,
+                                                             covariance_type):
     """2-D closed form, 2-D general path, 3-D data: run to convergence, every state."""
     X = vowel_X if data == "vowels" else synthetic_3d
     n_components = 4 if data == "vowels" else 3
@@ -123,17 +126,20 @@ def test_engine_equals_the_reference_from_an_explicit_start(vowel_X, synthetic_3
         if covariance_type == "spherical":
             variances = variances.mean(axis=1, keepdims=True).repeat(X.shape[1], axis=1)
         covariances = variances[:, :, None] * np.eye(X.shape[1])
-    states = list(em(X, n_components, covariance_type=covariance_type, engine=engine, weights_init=weights,
-                     means_init=means, precisions_init=_precisions(covariances, covariance_type)))
+    states = list(em(X, n_components, covariance_type=covariance_type, engine=engine,
+                     weights_init=weights, means_init=means,
+                     precisions_init=_precisions(covariances, covariance_type)))
     start = states[0]  # the same theta_0 to the last digit
-    reference = list(reference_em(X, start.weights, start.means, start.covariances, covariance_type=covariance_type))
+    reference = list(reference_em(X, start.weights, start.means, start.covariances,
+                                  covariance_type=covariance_type))
     assert len(states) > 3
     assert_same_states(states, reference)
 
 
 @pytest.mark.parametrize("data, engine", CASES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_engine_equals_the_reference_from_seed_points(vowel_X, synthetic_3d, data, engine, covariance_type):
+def test_engine_equals_the_reference_from_seed_points(vowel_X, synthetic_3d, data, engine,
+                                                      covariance_type):
     """k-means++ seeds: every component starts at reg_covar I on one point, a
     harsh first E-step (log densities of -1e12); 15 iterations, tol=0."""
     X = vowel_X if data == "vowels" else synthetic_3d
