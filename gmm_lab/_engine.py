@@ -323,7 +323,7 @@ class Engine:
         than ``tol`` (then ``extra_steps`` more, for scikit-learn's counting)
         or after state ``max_iter``. ``first_offset`` is added to state 0's
         mean log-likelihood in that test only (scikit-learn's initial weights
-        sum to K / N with one-point seeds; see :func:`_initial_parameters`).
+        sum to K / N with one-point seeds; see ``gmm_lab._init.initial_state``).
         """
         weights, means, covariances = parameters
         previous_mean = -np.inf if previous is None else previous
