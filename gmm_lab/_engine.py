@@ -315,25 +315,21 @@ class Engine:
                 CollapsedComponentWarning,
             )
 
-    def states(self, parameters, *, max_iter, tol, keep, extra_steps=0, previous=None,
-               first_offset=0.0):
+    def states(self, parameters, *, max_iter, tol, keep):
         """Yield states 0, 1, ... from theta_0 = ``parameters``.
 
         Stops after the first state whose mean log-likelihood changed by less
-        than ``tol`` (then ``extra_steps`` more, for scikit-learn's counting)
-        or after state ``max_iter``. ``first_offset`` is added to state 0's
-        mean log-likelihood in that test only (scikit-learn's initial weights
-        sum to K / N with one-point seeds; see ``gmm_lab._init.initial_state``).
+        than ``tol`` since the previous state (``tol=None``: never), or after
+        state ``max_iter``: :func:`gmm_lab.reference.reference_em`'s loop.
         """
         weights, means, covariances = parameters
-        previous_mean = -np.inf if previous is None else previous
-        remaining_extra = None
+        previous_mean = -np.inf
         for iteration in range(max_iter + 1):
             log_likelihood, resp, statistics = self.expectation(
                 weights, means, covariances, keep=keep, iteration=iteration
             )
             mean = log_likelihood / self.n_samples
-            converged = remaining_extra is not None or abs(mean - previous_mean) < tol
+            converged = tol is not None and abs(mean - previous_mean) < tol
             yield EMState(
                 iteration=iteration,
                 weights=weights,
@@ -347,9 +343,7 @@ class Engine:
                 component_counts=statistics[:, 0],
             )
             if converged:
-                remaining_extra = extra_steps if remaining_extra is None else remaining_extra - 1
-                if remaining_extra <= 0:
-                    return
-            previous_mean = mean + (first_offset if iteration == 0 else 0.0)
+                return
+            previous_mean = mean
             if iteration < max_iter:
                 weights, means, covariances = self.maximisation(statistics, iteration + 1, resp)

@@ -11,6 +11,7 @@ over parity; see the class's Notes.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from time import perf_counter
 
 import numpy as np
@@ -243,18 +244,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 parameters = (self.weights_, self.means_, self.history_[-1].covariances)
                 previous = self.lower_bound_
                 first_offset = 0.0
-            # scikit-learn checks convergence after the M-step that follows
-            # the converged E-step, so it takes one more step than em().
             states = []
-            for state in engine.states(
-                parameters,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                keep=self.keep_responsibilities,
-                extra_steps=1,
-                previous=previous,
-                first_offset=first_offset,
-            ):
+            for state in self._sklearn_states(engine, parameters, previous, first_offset):
                 states.append(state)
                 if self.verbose >= 1 and state.iteration and state.iteration % self.verbose_interval == 0:
                     before = states[-2].mean_log_likelihood + (first_offset if state.iteration == 1 else 0.0)
@@ -278,6 +269,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 best = (lower_bound, states, lower_bounds, converged)
 
         return best
+
+    def _sklearn_states(self, engine, parameters, previous, first_offset):
+        """The engine's states under scikit-learn's stopping rule and iteration count.
+
+        scikit-learn checks convergence after the M-step that follows the
+        converged E-step, so it takes one more step than :func:`gmm_lab.em`;
+        that state is marked converged too. ``previous`` is the mean
+        log-likelihood a warm start continues from (None: -inf), and
+        ``first_offset`` is added to state 0's in the test only
+        (scikit-learn's initial weights sum to K / N with one-point seeds).
+        """
+        previous_mean = -np.inf if previous is None else previous
+        converged_at = None
+        for state in engine.states(parameters, max_iter=self.max_iter, tol=None,
+                                   keep=self.keep_responsibilities):
+            mean = state.mean_log_likelihood
+            if converged_at is None and abs(mean - previous_mean) < self.tol:
+                converged_at = state.iteration
+            if converged_at is not None:
+                state = replace(state, converged=True)
+            yield state
+            if converged_at is not None and state.iteration > converged_at:
+                return
+            previous_mean = mean + (first_offset if state.iteration == 0 else 0.0)
 
     def _set_state(self, state):
         covariances = np.array(state.covariances)
