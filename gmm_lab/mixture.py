@@ -22,10 +22,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import CHUNK_ELEMENTS, Engine, single_threaded
 from ._init import initial_state
-from ._kernels import cholesky_factors, precision_factors
+from ._kernels import cholesky_factors, precision_factors, weighted_log_density_kernel
 from ._statistics import compact_covariances, expand_covariances
 from ._validation import (
-    ENGINES,
     check_covariance_type,
     check_engine,
     check_enough_points,
@@ -35,7 +34,7 @@ from ._validation import (
     check_number,
 )
 from ._warnings import warn
-from .gaussian import logsumexp_rows, weighted_log_densities
+from .gaussian import logsumexp_rows
 from .states import History
 
 __all__ = ["GaussianMixture"]
@@ -328,16 +327,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self._weighted_chunks(X, function)
 
     def _weighted_chunks(self, X, function):
-        """:meth:`_per_chunk` on an X already validated, with ``self.engine``'s kernel."""
-        covariances = self._full_covariances()
-        method = "auto" if self.engine not in ENGINES else self.engine
-        step = max(1, CHUNK_ELEMENTS // self.means_.shape[0])
-        return np.concatenate([
-            function(weighted_log_densities(
-                X[start : start + step], self.weights_, self.means_, covariances, method=method
-            ))
-            for start in range(0, X.shape[0], step)
-        ])
+        """:meth:`_per_chunk` on an X already validated, with ``self.engine``'s kernel.
+
+        The kernel is prepared once (Cholesky factors, constants) and then
+        evaluated chunk by chunk into reused buffers, as the engine does.
+        """
+        n_components, n_features = self.means_.shape
+        method = self.engine if self.engine in ("2d", "general") else "2d" if n_features == 2 else "general"
+        with np.errstate(divide="ignore"):  # a weight of 0 gives -inf, which the normaliser handles
+            log_weights = np.log(self.weights_)
+        kernel, work_rows = weighted_log_density_kernel(
+            log_weights, self.means_, self._full_covariances(), method
+        )
+        step = max(1, min(X.shape[0], CHUNK_ELEMENTS // n_components))
+        out = np.empty((n_components, step))
+        work = np.empty((n_components * work_rows, step))
+        chunks = []
+        for start in range(0, X.shape[0], step):
+            points = np.ascontiguousarray(X[start : start + step].T, dtype=np.float64)  # (D, chunk)
+            weighted = kernel(points, out, work).T  # log(pi_k N(x_n | mu_k, Sigma_k)), (chunk, K)
+            chunks.append(function(weighted))
+        return np.concatenate(chunks)
 
     def score_samples(self, X):
         """log p(x_n) = log sum_k pi_k N(x_n | mu_k, Sigma_k) for each point.

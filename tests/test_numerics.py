@@ -224,13 +224,13 @@ def test_engine_is_used_by_predict_and_score(iy_ih_X, engine, monkeypatch):
     import gmm_lab.mixture as mixture_module
 
     used = []
-    original = mixture_module.weighted_log_densities
+    original = mixture_module.weighted_log_density_kernel
 
-    def spy(*args, **kwargs):
-        used.append(kwargs.get("method", "auto"))
-        return original(*args, **kwargs)
+    def spy(log_weights, means, covariances, method, *args, **kwargs):
+        used.append(method)
+        return original(log_weights, means, covariances, method, *args, **kwargs)
 
-    monkeypatch.setattr(mixture_module, "weighted_log_densities", spy)
+    monkeypatch.setattr(mixture_module, "weighted_log_density_kernel", spy)
     model = GaussianMixture(2, random_state=0, engine=engine).fit(iy_ih_X)
     model.score(iy_ih_X)
     model.predict_proba(iy_ih_X)
