@@ -58,7 +58,7 @@ WIDGET_CELLS = [
     'LiveRunner(vowels=("IY", "IH"), n_components=2, covariance_type="full", seed=0)',
 ]
 #: Notebooks with a viewer of a finished run, then a live runner.
-WIDGET_NOTEBOOKS = [WIDGETS]
+WIDGET_NOTEBOOKS = ["03_em_step_by_step.ipynb"]
 #: Notebooks that must run in the browser without an error output,
 #: e.g. "01_vowel_data.ipynb".
 RENDER_NOTEBOOKS = ["01_vowel_data.ipynb", "05_classifying_vowels.ipynb"]
