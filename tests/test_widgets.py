@@ -316,6 +316,8 @@ def test_runner_repr_and_fallbacks():
     bundle, _ = runner._repr_mimebundle_()
     assert bundle["text/html"].startswith("<iframe srcdoc=")
     assert "image/png" in bundle
+    # iteration 0 alone is no run to picture
+    assert "image/png" not in make_runner()._repr_mimebundle_()[0]
 
 
 # ---------------------------------------------------------------------------

@@ -482,6 +482,13 @@ class LiveRunnerWidget(EMViewerWidget):
         except Exception as error:  # shown in the view: a comm callback has nowhere else to say it
             self.send({"type": "error", "message": f"{type(error).__name__}: {error}"})
 
+    def _repr_mimebundle_(self, **kwargs):
+        """The viewer's bundle; a picture only once there is a run to show (two states or more)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None and len(self.states) < 2:
+            bundle[0].pop("image/png", None)
+        return bundle
+
     def __repr__(self) -> str:
         settings = self.settings
         return (f"LiveRunnerWidget({', '.join(settings['vowels'])}; {len(self.data)} tokens, "
