@@ -8,9 +8,10 @@ Two kinds of function live here.
   arguments on to matplotlib, and return the artists they made. They never
   fit a model and never call ``plt.show()``.
 - **The view** (:class:`EMView`) owns one figure whose artists are created
-  once; ``view.update(state)`` moves them to another EM state in place and
-  renders the figure once, so scrubbing through a run is smooth and nothing
-  jumps. The widgets in :mod:`gmm_lab.widgets` only wire controls to it.
+  once; ``view.show(t)`` moves them to another EM state in place, so the
+  frames of a run (``gmm-lab``'s PNG, :func:`save_animation`'s GIF) share one
+  layout and nothing jumps. (The notebook widgets draw in the browser:
+  :mod:`gmm_lab.viewer`.)
 
 Colours: each vowel has its own colour-blind-safe colour *and* marker
 (:func:`vowel_color`, :func:`vowel_marker`); components have colours no
@@ -25,7 +26,6 @@ Geometry (ellipse width, height, angle) is computed in :mod:`gmm_lab.ellipses`.
 
 from __future__ import annotations
 
-import threading
 from typing import NamedTuple, Sequence
 
 import matplotlib
@@ -66,7 +66,6 @@ __all__ = [
     "plot_state",
     "plot_iterations",
     "default_iterations",
-    "LockedFigure",
     "EMView",
     "save_animation",
 ]
@@ -1156,50 +1155,6 @@ class _InsideFrame(BboxBase):
         return np.array([[x0 + pad, y0 + pad], [max(x0 + pad, x1 - pad), max(y0 + pad, y1 - pad)]])
 
 
-class LockedFigure(Figure):
-    """A Figure that is never rendered while an :class:`EMView` changes it.
-
-    JupyterLab sends widget messages to the kernel over *subshells* (the
-    default of its "Kernel Comms over subshells" setting), and ipykernel 7
-    runs each subshell in a thread of its own. So the callback that moves a
-    view's artists (a Step click, handled on the main thread) and ipympl
-    rendering the same figure at the browser's request (on a subshell
-    thread) can run at the same time: the frame then shows half of each
-    state. :meth:`draw`, through which every render of the artists goes
-    (canvas draws, ``savefig``), holds :attr:`draw_lock`, and :class:`EMView`
-    holds the same lock while it changes the artists and renders them. (A
-    render also clears and sends the canvas's one Agg buffer; the widgets'
-    ipympl canvas holds the lock for that too, see
-    :func:`gmm_lab.widgets._new_figure`.)
-
-    Use it as any Figure: ``plt.figure(FigureClass=LockedFigure)`` or
-    ``LockedFigure(figsize=...)``.
-
-    Attributes
-    ----------
-    draw_lock : threading.RLock
-        Re-entrant: a view holding it can render the figure itself.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.draw_lock = threading.RLock()
-
-    def draw(self, renderer):
-        with self.draw_lock:
-            super().draw(renderer)
-
-    # A lock cannot be pickled; a figure read back gets a new one.
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("draw_lock", None)
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        self.draw_lock = threading.RLock()
-
-
 class EMView:
     """A figure that shows any EM state by moving its artists in place.
 
@@ -1207,22 +1162,9 @@ class EMView:
     log-likelihood curve and the current-iteration marker are created once,
     here. :meth:`update` changes their positions, shapes and colours
     (``set_offsets``, ``set_center`` / ``set_width`` / ``set_height`` /
-    ``set_angle``, ``set_facecolors``, ``set_data``) and renders the figure
-    once; nothing is cleared or plotted again, and the axis limits, fixed
-    from the data when the view is made, never move.
-
-    Most of the picture never moves while scrubbing (axes, tick labels,
-    legend, vowel-coloured points), and text is the slowest thing Agg
-    draws. So on Agg canvases (ipympl's included) the view keeps a picture
-    of everything that does not move and renders a frame as that picture
-    plus the artists that do, drawn in the order a full render draws them:
-    the same pixels, several times faster. The picture is made again after
-    anything else changed the figure or rendered it.
-
-    Changing the artists and rendering them hold one lock (the figure's
-    ``draw_lock`` when it is a :class:`LockedFigure`, as the figures the
-    view and the widgets make are), so callbacks on two kernel threads
-    never render a half-updated figure.
+    ``set_angle``, ``set_facecolors``, ``set_data``) and asks for one render
+    (``draw_idle``); nothing is cleared or plotted again, and the axis
+    limits, fixed from the data when the view is made, never move.
 
     Parameters
     ----------
@@ -1248,9 +1190,7 @@ class EMView:
     show_log_likelihood : bool, default=True
         Draw the log-likelihood curve in a second panel.
     figure : matplotlib Figure, optional
-        Draw into this (cleared) figure instead of making a new one; the
-        widgets pass the figure whose canvas is on screen. A
-        :class:`LockedFigure` is safe to drive from several threads.
+        Draw into this (cleared) figure instead of making a new one.
     figsize : (float, float), default=(9.5, 4.2)
         Size of a new figure, in inches.
     features : sequence of str, optional
@@ -1268,8 +1208,6 @@ class EMView:
     title : Text
     index : int or None
         Index in ``states`` of the state shown by :meth:`show`.
-    lock : threading.RLock
-        Held while the artists change and while the figure renders.
     """
 
     def __init__(self, data, states: Sequence[EMState] = (), *, n_components: int | None = None,
@@ -1293,35 +1231,24 @@ class EMView:
         self.index = None
 
         if figure is None:
-            figure = plt.figure(figsize=figsize, FigureClass=LockedFigure)
+            figure = plt.figure(figsize=figsize)
         self.figure = figure
-        lock = getattr(figure, "draw_lock", None)
-        self.lock = lock if lock is not None else threading.RLock()
+        figure.clear()
+        if show_log_likelihood:
+            self.ax, self.ax_curve = figure.subplots(
+                1, 2, gridspec_kw={"width_ratios": (1.35, 1.0)})
+        else:
+            self.ax, self.ax_curve = figure.subplots(), None
 
-        with self.lock:  # a figure on screen may be rendered meanwhile
-            figure.clear()
-            if show_log_likelihood:
-                self.ax, self.ax_curve = figure.subplots(
-                    1, 2, gridspec_kw={"width_ratios": (1.35, 1.0)})
-            else:
-                self.ax, self.ax_curve = figure.subplots(), None
-
-            self.dims = format_axes(self.ax, self.features, dims=dims,
-                                    vowel_chart=self.vowel_chart)
-            self._make_artists()
-            self._thin_ticks()
-            self._freeze_layout()
-            # What a frame draws over the picture of everything else.
-            self._moving_artists = self._list_moving_artists()
-            self._background = None  # that picture, with its renderer
-            self._background_renderer = None
-            self._rendering_myself = False
-            self._watched_canvas = None
-            if len(states):
-                # Placed, not rendered: whoever shows the figure renders it
-                # (a notebook at the end of the cell, ipympl when its view
-                # appears, savefig).
-                self.show(0, draw=False)
+        self.dims = format_axes(self.ax, self.features, dims=dims,
+                                vowel_chart=self.vowel_chart)
+        self._make_artists()
+        self._thin_ticks()
+        self._freeze_layout()
+        if len(states):
+            # Placed, not rendered: whoever shows the figure renders it
+            # (a notebook at the end of the cell, savefig).
+            self.show(0, draw=False)
 
     # -- creation, once ----------------------------------------------------
 
@@ -1348,8 +1275,8 @@ class EMView:
         gaussians = plot_gaussians(ax, placeholder_means, placeholder_covariances, self.n_std,
                                    colors=self.component_colors, dims=self.dims)
         self.ellipses, self.means = gaussians.ellipses, gaussians.means
-        # Clipped just inside the frame, so nothing that moves ever shares a
-        # pixel with the spines or tick marks (see _list_moving_artists).
+        # Clipped just inside the frame, so nothing that moves ever covers
+        # the spines or tick marks.
         inside = _InsideFrame(ax)
         for artist in (self.points, *self.ellipses, self.means):
             artist.set_clip_box(inside)
@@ -1410,10 +1337,8 @@ class EMView:
         data panel keeps its limits). It does not render the figure: the
         next :meth:`show` or :meth:`update` does, once.
         """
-        with self.lock:
-            self.states = states
-            self._rescale_curve()
-            self._background = None  # the curve and its tick labels changed
+        self.states = states
+        self._rescale_curve()
 
     def _rescale_curve(self):
         if self.curve is None:
@@ -1432,142 +1357,30 @@ class EMView:
 
     def show(self, index: int, *, draw: bool = True) -> None:
         """Show ``states[index]`` (see :meth:`update`)."""
-        with self.lock:
-            state = self.states[index]
-            self.index = int(index) % len(self.states)
-            self.update(state, draw=draw)
+        state = self.states[index]
+        self.index = int(index) % len(self.states)
+        self.update(state, draw=draw)
 
     def update(self, state: EMState, *, draw: bool = True) -> None:
-        """Move every artist to ``state`` and render the figure once.
+        """Move every artist to ``state`` and ask for one render.
 
         Parameters
         ----------
         state : EMState
             Must have the view's number of components.
         draw : bool, default=True
-            Render the figure at the end and send it to the screen, as one
-            whole frame (see :meth:`redraw`). Pass False when the caller
-            renders the figure anyway (saving animation frames, ``savefig``),
-            or before the figure is on screen.
+            Ask the canvas for a render (``draw_idle``). Pass False when the
+            caller renders the figure anyway (saving animation frames,
+            ``savefig``).
         """
         if state.n_components != self.n_components:
             raise ValueError(
                 f"This view was made for {self.n_components} components; the state "
                 f"has {state.n_components}. Make a new EMView for a different K."
             )
-        with self.lock:
-            # Stale before anything moved: something else changed the figure
-            # since the last frame, so the picture of the rest is out of date.
-            reuse_background = not self.figure.stale
-            self._move_artists(state)
-            if draw:
-                self._send_frame(reuse_background=reuse_background)
-
-    def redraw(self) -> None:
-        """Render the whole figure now and send it to the screen as one frame.
-
-        :meth:`update` ends the same way, usually from its picture of the
-        parts that do not move. Call this after changing the figure yourself.
-        Two things differ from the usual ``fig.canvas.draw_idle()``, both for
-        ipympl in JupyterLab:
-
-        - The frame is rendered here, on the thread that changed the artists
-          and under the view's lock. ipympl's ``draw_idle()`` only asks the
-          browser to ask the kernel for a frame, and the browser drops that
-          request while an earlier frame is still on its way (matplotlib
-          issue 19116). When that earlier frame was rendered before the
-          change (on another kernel thread, see :class:`LockedFigure`), the
-          change never reaches the screen: the figure said "iteration 1"
-          under a readout saying "iteration 2".
-        - The whole frame is sent. ipympl sends each frame as the pixels that
-          differ from the previous one, and its front end skips a frame that
-          arrives while the one before is still loading; after one skipped
-          difference every later frame is painted over the wrong picture.
-          ``_force_full`` is the flag of matplotlib's web canvas (which
-          ipympl's canvas extends, and declares as a trait) that makes the
-          next frame whole; matplotlib sets it itself after a resize or a
-          refresh, and it has no public setter. Other canvases do not have
-          it and are left alone.
-        """
-        with self.lock:
-            self._send_frame(reuse_background=False)
-
-    def _send_frame(self, *, reuse_background: bool) -> None:
-        canvas = self.figure.canvas
-        if hasattr(canvas, "_force_full"):
-            canvas._force_full = True  # see redraw()
-        if not hasattr(canvas, "copy_from_bbox"):
-            canvas.draw()  # no Agg buffer to keep pictures of; a plain Figure does nothing
-            return
-        renderer = canvas.get_renderer()  # a new one after a resize or a dpi change
-        if (not reuse_background or self._background is None
-                or self._background_renderer is not renderer):
-            self._make_background(canvas, renderer)
-        if self._title_meets_sigma_note(renderer):
-            # A full render draws the n-sigma note over the title; the
-            # picture of the rest has the note under it. Render it all.
-            self._rendering_myself = True
-            try:
-                canvas.draw()
-            finally:
-                self._rendering_myself = False
-            return
-        canvas.restore_region(self._background)
-        for artist in self._moving_artists:
-            artist.axes.draw_artist(artist)
-        # Agg: the buffer is the picture, nothing more to do. ipympl: send it.
-        canvas.blit(self.figure.bbox)
-        self.figure.stale = False  # what is on screen is the figure as it is
-
-    def _list_moving_artists(self) -> list:
-        """The artists update() changes, in the order a full render draws them.
-
-        A frame draws them over a picture of everything else, so each
-        pixel must come out as in a full render, which draws each panel's
-        children by zorder: the frame (spines, tick marks, 2.5) over the
-        points and ellipses (1), the titles (3, left before right) under the
-        means (4). Points, ellipses and means are clipped just inside the
-        frame (:class:`_InsideFrame`), so they never meet it; a title long
-        enough to reach the n-sigma note (in a small figure) gets a full
-        render instead. In the log-likelihood panel the marker (3) lies over
-        the curve and the frame (2, 2.5) and under the note about L(theta_0)
-        and the title (3).
-        """
-        moving = [self.points] if self.color_by == "responsibility" else []
-        moving += [*self.ellipses, self.title, self.means]
-        if self.ax_curve is not None:
-            # The curve changes with set_states only (a new picture then).
-            moving += [self.marker, self.off_scale_note, self.curve_title]
-        return moving
-
-    def _make_background(self, canvas, renderer) -> None:
-        """Render everything that does not move, and keep the picture."""
-        if self._watched_canvas is not canvas:
-            # Any other render (ipympl when the figure appears or is
-            # resized or zoomed, a savefig) may show changes made since.
-            canvas.mpl_connect("draw_event", self._on_draw_event)
-            self._watched_canvas = canvas
-        for artist in self._moving_artists:
-            artist.set_visible(False)
-        self._rendering_myself = True
-        try:
-            renderer.clear()
-            self.figure.draw(renderer)
-        finally:
-            self._rendering_myself = False
-            for artist in self._moving_artists:
-                artist.set_visible(True)
-        self._background = canvas.copy_from_bbox(self.figure.bbox)
-        self._background_renderer = renderer
-        self._sigma_note_extent = self.sigma_note.get_window_extent(renderer)
-
-    def _title_meets_sigma_note(self, renderer) -> bool:
-        title = self.title.get_window_extent(renderer)
-        return title.x1 + 2 >= self._sigma_note_extent.x0 and title.width > 0
-
-    def _on_draw_event(self, _event) -> None:
-        if not self._rendering_myself:
-            self._background = None
+        self._move_artists(state)
+        if draw:
+            self.figure.canvas.draw_idle()
 
     def _move_artists(self, state: EMState) -> None:
         means, covariances = _select_block(state.means, state.covariances, self.dims)

@@ -11,18 +11,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import io
-import pickle
-import threading
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.backends.backend_webagg_core import FigureCanvasWebAggCore, FigureManagerWebAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
-from PIL import Image
 
 from gmm_lab.data import load_vowels
 from gmm_lab.em import run_em
@@ -30,7 +25,6 @@ from gmm_lab.plotting import (
     OVER_VOWELS_COLOR,
     VOWEL_COLORS,
     EMView,
-    LockedFigure,
     add_responsibility_key,
     component_colors,
     component_legend_handles,
@@ -190,59 +184,15 @@ def test_axis_limits_stay_fixed_and_cover_the_data(data, two_states):
 
 
 def test_making_a_view_renders_nothing(data, two_states):
-    # The figure is rendered by whatever shows it (ipympl when its view
-    # appears, a notebook at the end of the cell, savefig), not twice.
-    figure = LockedFigure()
+    # The figure is rendered by whatever shows it (a notebook at the end of
+    # the cell, savefig), not twice.
+    figure = Figure()
     calls = []
     figure.canvas.draw = lambda *a, **k: calls.append("draw")
     figure.canvas.draw_idle = lambda *a, **k: calls.append("draw_idle")
     view = EMView(data, two_states, figure=figure)
     assert calls == []
     assert view.title.get_text() == "iteration 0"
-
-
-class RecordingBrowser:
-    """Stands in for the browser behind matplotlib's web canvas, which
-    ipympl's canvas extends: records each frame and whether it came whole
-    ('full') or as the pixels that changed since the previous one ('diff')."""
-
-    def __init__(self):
-        self.mode = "full"
-        self.frames = []
-
-    def send_json(self, content):
-        if content["type"] == "image_mode":
-            self.mode = content["mode"]
-
-    def send_binary(self, png):
-        self.frames.append((self.mode, np.asarray(Image.open(io.BytesIO(png)))))
-
-
-def rendered_pixels(figure) -> np.ndarray:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="rgba", dpi=figure.dpi)
-    width, height = (int(round(v)) for v in figure.bbox.size)
-    return np.frombuffer(buffer.getvalue(), dtype=np.uint8).reshape(height, width, 4)
-
-
-def test_each_update_sends_one_whole_frame_to_a_web_canvas(data, two_states):
-    # Exactly one frame per update, and whole: a difference frame the
-    # browser skips would leave the picture wrong for good.
-    figure = LockedFigure(figsize=(6, 3), dpi=50)
-    manager = FigureManagerWebAgg(FigureCanvasWebAggCore(figure), 1)
-    browser = RecordingBrowser()
-    manager.add_web_socket(browser)
-    view = EMView(data, two_states, figure=figure)
-    assert browser.frames == []
-    for index in (1, 0, 1):
-        view.show(index)
-        assert len(browser.frames) == 1
-        mode, pixels = browser.frames.pop()
-        assert mode == "full"
-        np.testing.assert_array_equal(pixels, rendered_pixels(figure))
-    view.update(two_states[0], draw=False)
-    view.set_states(two_states)
-    assert browser.frames == []
 
 
 def full_render(data, states, index, **options) -> np.ndarray:
@@ -295,7 +245,7 @@ def test_frames_show_changes_made_outside_the_view(data, two_states):
     expected.show(0, draw=False)
     expected.figure.canvas.draw()
     np.testing.assert_array_equal(on_screen(view), on_screen(expected))
-    # ... or changed and rendered by someone else (ipympl, savefig).
+    # ... or changed and rendered by someone else (savefig).
     for figure in (view.figure, expected.figure):
         figure.axes[1].set_ylabel("L")
         figure.canvas.draw()
@@ -303,7 +253,7 @@ def test_frames_show_changes_made_outside_the_view(data, two_states):
     expected.show(1, draw=False)
     expected.figure.canvas.draw()
     np.testing.assert_array_equal(on_screen(view), on_screen(expected))
-    # A new size (ipympl's resize handle) or resolution (a HiDPI screen).
+    # A new size or resolution (a HiDPI screen).
     for figure in (view.figure, expected.figure):
         figure.set_size_inches(8.0, 4.0)
         figure.set_dpi(120)
@@ -311,49 +261,6 @@ def test_frames_show_changes_made_outside_the_view(data, two_states):
     expected.show(0, draw=False)
     expected.figure.canvas.draw()
     np.testing.assert_array_equal(on_screen(view), on_screen(expected))
-
-
-def test_a_render_waits_for_an_update_in_progress(data, two_states, monkeypatch):
-    # In JupyterLab a widget callback (updating the view) and ipympl
-    # (rendering the figure at the browser's request) can run on two kernel
-    # threads at once. A render must never show half an update.
-    view = EMView(data, two_states)
-    assert isinstance(view.figure, LockedFigure) and view.lock is view.figure.draw_lock
-    view.show(0)
-    halfway, resume = threading.Event(), threading.Event()
-    move_means = view.means.set_offsets
-
-    def set_offsets_then_pause(offsets):
-        move_means(offsets)
-        halfway.set()
-        resume.wait(10)
-
-    monkeypatch.setattr(view.means, "set_offsets", set_offsets_then_pause)
-    updater = threading.Thread(target=view.update, args=(two_states[1],), kwargs={"draw": False})
-    renderer = threading.Thread(target=view.figure.canvas.draw)
-    updater.start()
-    assert halfway.wait(10)  # the ellipses and means have moved, the titles not yet
-    renderer.start()
-    renderer.join(0.3)
-    assert renderer.is_alive(), "the figure was rendered in the middle of an update"
-    resume.set()
-    updater.join(10)
-    renderer.join(10)
-    assert not renderer.is_alive()
-
-    reference = EMView(data, two_states)
-    reference.show(1, draw=False)
-    reference.figure.canvas.draw()
-    np.testing.assert_array_equal(np.asarray(view.figure.canvas.buffer_rgba()),
-                                  np.asarray(reference.figure.canvas.buffer_rgba()))
-
-
-def test_locked_figure_pickles(data, two_states):
-    view = EMView(data, two_states)
-    copy = pickle.loads(pickle.dumps(view.figure))
-    assert isinstance(copy, LockedFigure)
-    with copy.draw_lock:
-        copy.savefig(io.BytesIO(), format="png")
 
 
 def test_log_likelihood_curve_and_marker(data, two_states):
