@@ -89,7 +89,8 @@ from sklearn.preprocessing import normalize
 
 import gmm_lab
 from gmm_lab import History
-from gmm_lab.em import _Engine, compact_covariances, expand_covariances
+from gmm_lab._engine import Engine as _Engine
+from gmm_lab._statistics import compact_covariances, expand_covariances
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPOSITORY / "build" / "bench" / "em.json"

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gmm_lab.data import load_vowels  # noqa: E402
-from gmm_lab.em import run_em  # noqa: E402
+from gmm_lab import run_em  # noqa: E402
 from gmm_lab.plotting import EMView  # noqa: E402
 
 N_COMPONENTS = 10

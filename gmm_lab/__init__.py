@@ -5,7 +5,7 @@ The pieces, in the order data flows through them::
     load_vowels()            Peterson & Barney's F1/F2 (data)
     get_predictions(), responsibilities(), log_gaussian_density()   (gaussian)
     e_step(), m_step(), reference_em()   EM written to be read         (reference)
-    em(), run_em()           the EM generator and history, on the fast engine (em)
+    em(), run_em()           the EM generator and history, on the fast engine (_em)
     GaussianMixture          scikit-learn's estimator, on the same EM  (mixture)
     plot_state(), EMView     pictures; artists made once, moved in place (plotting)
     Scrubber, LiveRunner     the notebook viewers (widgets, imported on demand)
@@ -13,9 +13,9 @@ The pieces, in the order data flows through them::
 """
 
 from .data import VOWELS, VowelData, load_vowels, vowel_info
-# gmm_lab.em is first imported as the module (``from gmm_lab.em import
-# run_em`` keeps working), then the name is rebound to the function.
-from .em import e_step, em, initial_parameters, m_step, run_em
+# The loop lives in the private module gmm_lab._em, so that gmm_lab.em is
+# only ever the function.
+from ._em import e_step, em, initial_parameters, m_step, run_em
 from .exceptions import CollapsedComponentWarning, RegularizationWarning, SingularCovarianceError
 from .gaussian import (
     get_predictions,

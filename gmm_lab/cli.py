@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gmm_lab.data import SPEAKER_GROUPS, VOWELS, load_vowels, vowel_info
-from gmm_lab.em import COVARIANCE_TYPES, INIT_METHODS
+from gmm_lab._validation import COVARIANCE_TYPES, INIT_METHODS
 
 __all__ = ["build_parser", "fit_starts", "main"]
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .em import em
+from ._em import em
 
 __all__ = ["run_until_error", "ComponentTrace", "component_trace", "peak_log_density"]
 

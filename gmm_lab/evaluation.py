@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import clone
 
 from .data import SPEAKER_GROUPS, VowelData
-from .em import CollapsedComponentWarning
+from ._em import CollapsedComponentWarning
 
 __all__ = ["CVResult", "CVPercent", "speaker_folds", "token_folds", "cross_validate", "lobanov"]
 

@@ -22,13 +22,13 @@ from typing import NamedTuple
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .em import run_em
+from ._em import run_em
 
 __all__ = ["final_states", "label_agreement", "which_split", "Standardisation", "standardise", "to_original_units"]
 
 
 def final_states(X, n_components, seeds, **options) -> list:
-    """The final state of :func:`gmm_lab.em.run_em` from each seed, for counting optima.
+    """The final state of :func:`gmm_lab.run_em` from each seed, for counting optima.
 
     Parameters
     ----------
@@ -37,7 +37,7 @@ def final_states(X, n_components, seeds, **options) -> list:
     seeds : iterable of int
         One run per seed (``random_state=seed``).
     **options
-        Passed to :func:`gmm_lab.em.run_em` (``init_params``, ``tol``, ...).
+        Passed to :func:`gmm_lab.run_em` (``init_params``, ``tol``, ...).
 
     Returns
     -------

@@ -1054,7 +1054,7 @@ def plot_iterations(history, data=None, iterations=None, *, n_std: float = 2.0,
     Parameters
     ----------
     history : History
-        A finished run (:func:`gmm_lab.em.run_em`).
+        A finished run (:func:`gmm_lab.run_em`).
     data : VowelData, optional
         The tokens the run was fitted on, for vowel colours and axis names;
         default ``history.X`` with responsibility colours.

@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 import gmm_lab.cli as cli
 from gmm_lab.cli import GIF_NAME, PNG_NAME, main
 from gmm_lab.data import data_path, load_vowels
-from gmm_lab.em import run_em
+from gmm_lab import run_em
 
 
 def best_number_of_states(vowels, n_components, seeds, **options):

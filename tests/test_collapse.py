@@ -8,7 +8,7 @@ from gmm_lab import em, run_em
 from gmm_lab.collapse import component_trace, peak_log_density, run_until_error
 
 # Every run here collapses on purpose.
-pytestmark = pytest.mark.filterwarnings("ignore::gmm_lab.em.CollapsedComponentWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::gmm_lab.CollapsedComponentWarning")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from sklearn.mixture import GaussianMixture as SklearnMixture
 
 from gmm_lab import CollapsedComponentWarning, SingularCovarianceError, e_step, em, m_step, run_em
 import gmm_lab._engine as engine_module
-from gmm_lab.em import compact_covariances
+from gmm_lab._statistics import compact_covariances
 
 COVARIANCE_TYPES = ["full", "diag", "spherical", "tied"]
 RTOL = 1e-8
@@ -46,7 +46,7 @@ def assert_state_matches(state, reference, covariance_type):
     np.testing.assert_allclose(state.weights, reference.weights_, rtol=RTOL)
     np.testing.assert_allclose(state.means, reference.means_, rtol=RTOL)
     # atol: with one-point seeds an off-diagonal 0 comes out of scikit-learn
-    # as 1e-24 (its empty-component guard; see gmm_lab.em), exactly 0 here
+    # as 1e-24 (its empty-component guard; see gmm_lab._em), exactly 0 here
     np.testing.assert_allclose(
         compact_covariances(state.covariances, covariance_type), reference.covariances_,
         rtol=RTOL, atol=1e-15 * np.abs(reference.covariances_).max(),

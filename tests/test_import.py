@@ -27,3 +27,15 @@ def test_lazy_names_still_import():
         "assert set(gmm_lab.__all__) <= set(dir(gmm_lab))"
     )
     assert {"sklearn", "gmm_lab.mixture", "gmm_lab.classify", "gmm_lab.ellipses", "gmm_lab.plotting"} <= loaded
+
+
+def test_gmm_lab_em_is_only_the_function():
+    """The loop's module is private (gmm_lab._em), so ``gmm_lab.em`` never
+    means a module: ``import gmm_lab.em`` fails instead of shadowing it."""
+    import importlib.util
+    import inspect
+
+    import gmm_lab
+
+    assert inspect.isfunction(gmm_lab.em) and gmm_lab.em.__module__ == "gmm_lab._em"
+    assert importlib.util.find_spec("gmm_lab.em") is None

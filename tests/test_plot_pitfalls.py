@@ -19,7 +19,7 @@ from gmm_lab.plot_pitfalls import (
 from gmm_lab.plotting import VOWEL_COLORS, component_colors
 from gmm_lab.selection import criteria_grid
 
-pytestmark = pytest.mark.filterwarnings("ignore::gmm_lab.em.CollapsedComponentWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::gmm_lab.CollapsedComponentWarning")
 
 
 @pytest.fixture(scope="module")

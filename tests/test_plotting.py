@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 
 from gmm_lab.data import load_vowels
-from gmm_lab.em import run_em
+from gmm_lab import run_em
 from gmm_lab.plotting import (
     OVER_VOWELS_COLOR,
     VOWEL_COLORS,

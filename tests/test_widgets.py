@@ -21,7 +21,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 from gmm_lab.data import load_vowels
-from gmm_lab.em import CollapsedComponentWarning, run_em
+from gmm_lab import CollapsedComponentWarning, run_em
 from gmm_lab.plotting import component_colors
 from gmm_lab.viewer import EMViewerWidget, decode_array
 from gmm_lab.widgets import LiveRunner, Scrubber, show_history

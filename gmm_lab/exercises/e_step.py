@@ -47,7 +47,8 @@ MINIMUM_SHIFT = (
 FORBIDDEN = [
     gmm_lab_function("gmm_lab's responsibilities", "gaussian",
                      ("responsibilities", "log_responsibilities", "get_predictions"), _ADVICE),
-    gmm_lab_function("gmm_lab's e_step", "em", ("e_step",), _ADVICE),
+    gmm_lab_function("gmm_lab's e_step", "_em", ("e_step",), _ADVICE),
+    gmm_lab_function("gmm_lab's reference e_step", "reference", ("e_step",), _ADVICE),
     gmm_lab_function("gmm_lab's GaussianMixture", "mixture", (), _ADVICE),
     sklearn_mixture(_ADVICE),
 ]

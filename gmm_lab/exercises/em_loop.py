@@ -23,9 +23,9 @@ import warnings
 import numpy as np
 
 from ..data import load_vowels
-from ..em import e_step as library_e_step
-from ..em import m_step as library_m_step
-from ..em import run_em
+from .._em import e_step as library_e_step
+from .._em import m_step as library_m_step
+from .._em import run_em
 from ._driver import (
     Budget,
     Case,
@@ -49,7 +49,9 @@ _ADVICE = (
     "= m_step(X, responsibilities)."
 )
 FORBIDDEN = [
-    gmm_lab_function("gmm_lab's run_em", "em", ("em", "run_em", "states"), _ADVICE),
+    gmm_lab_function("gmm_lab's run_em", "_em", ("em", "run_em"), _ADVICE),
+    gmm_lab_function("gmm_lab's EM engine", "_engine", ("states",), _ADVICE),
+    gmm_lab_function("gmm_lab's reference EM", "reference", ("reference_em",), _ADVICE),
     gmm_lab_function("gmm_lab's GaussianMixture", "mixture", (), _ADVICE),
     sklearn_mixture(_ADVICE),
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..em import m_step
+from .._em import m_step
 from ..gaussian import responsibilities
 from ._data import vowel_gaussians
 from ._driver import (
@@ -40,8 +40,8 @@ _ADVICE = (
     f"mu_k = (1/N_k) sum_n gamma_nk x_n, {COVARIANCE_FORMULA}."
 )
 FORBIDDEN = [
-    gmm_lab_function("gmm_lab's m_step", "em",
-                     ("m_step", "_m_step_two_pass", "_moments_from_statistics", "run_em", "em"),
+    gmm_lab_function("gmm_lab's m_step", "_em", ("m_step", "run_em", "em"), _ADVICE),
+    gmm_lab_function("gmm_lab's reference m_step", "reference", ("m_step",),
                      _ADVICE),
     gmm_lab_function("gmm_lab's GaussianMixture", "mixture", (), _ADVICE),
     sklearn_mixture(_ADVICE),

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ..data import load_vowels
-from ..em import run_em
+from .._em import run_em
 from ._driver import ExerciseFailed, NOT_FILLED_IN, student_facing
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import load_vowels
-from ..em import run_em
+from .._em import run_em
 from ._driver import (
     Budget,
     Case,

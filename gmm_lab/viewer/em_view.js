@@ -66,7 +66,7 @@ function hexToRGB(hex) {
 // ---------------------------------------------------------------------------
 // the math the browser repeats (checked against gmm_lab in the browser test)
 
-/** Sigma = [[a, b], [b, c]] = L L^T, L = [[l11, 0], [l21, l22]] (gmm_lab.gaussian._factors_2d). */
+/** Sigma = [[a, b], [b, c]] = L L^T, L = [[l11, 0], [l21, l22]] (gmm_lab._kernels.factors_2d). */
 export function cholesky2(a, b, c) {
   const l11 = Math.sqrt(a);
   const l21 = b / l11;
@@ -153,7 +153,7 @@ export function componentCounts(run, t) {
   return counts;
 }
 
-/** The M-step for component k from gamma_t (full covariance, two passes as gmm_lab.em.m_step). */
+/** The M-step for component k from gamma_t (full covariance, two passes as gmm_lab.reference.m_step). */
 export function mStepComponent(run, t, k) {
   const gamma = responsibilitiesAt(run, t);
   const { N, K, X } = run;

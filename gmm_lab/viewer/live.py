@@ -39,7 +39,7 @@ import numpy as np
 import traitlets
 
 from ..data import SPEAKER_GROUPS, VOWELS, load_vowels
-from ..em import COVARIANCE_TYPES, INIT_METHODS, em
+from .._em import COVARIANCE_TYPES, INIT_METHODS, em
 from ..states import History
 from .colors import colors_from_indices, matched_indices
 from .payload import encode_array, history_payload, run_summary

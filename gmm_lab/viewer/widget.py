@@ -25,7 +25,7 @@ import numpy as np
 import traitlets
 from scipy.linalg import cho_factor, cho_solve
 
-from ..em import run_em
+from .._em import run_em
 from .colors import colors_from_indices, matched_indices
 
 from .page import page_from_payload

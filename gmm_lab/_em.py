@@ -71,10 +71,6 @@ __all__ = [
     "initial_parameters",
 ]
 
-# Names other modules import from here: kept so that ``from gmm_lab.em
-# import ...`` in the viewer, the CLI, the exercises, the lessons and the
-# benchmarks keeps working. The benchmarks time the engine as ``_Engine``.
-_Engine = Engine
 
 
 def e_step(X, weights, means, covariances) -> tuple:
