@@ -62,3 +62,16 @@ def test_the_wheel_carries_the_lessons(installed_wheel, tmp_path):
     assert (installed_wheel / "gmm_lab" / "_lessons").is_dir()
     names = sorted(path.name for path in (tmp_path / "course").glob("*.ipynb"))
     assert names == lessons.lesson_names()
+
+
+def test_the_readmes_count_the_graded_exercises():
+    """README.md and notebooks/README.md say how many graded exercises (and
+    points) the lessons hold; count them from nbgrader's cell metadata."""
+    checks = [cell["metadata"]["nbgrader"] for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")
+              for cell in json.loads(path.read_text())["cells"]
+              if cell["metadata"].get("nbgrader", {}).get("grade")]
+    points = sum(check["points"] for check in checks)
+    root = NOTEBOOKS.parent
+    assert f"with {len(checks)} graded exercises" in " ".join((root / "README.md").read_text().split())
+    assert (f"There are {len(checks)} graded exercises ({points} points)"
+            in " ".join((NOTEBOOKS / "README.md").read_text().split()))
