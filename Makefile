@@ -43,7 +43,8 @@ lab: $(LAB_INSTALLED)
 test: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest $(NBVAL) tests notebooks
 
-# The fast inner loop: the unit tests and the doctests, no notebooks, no browser.
+# The fast inner loop: the unit tests and the docstrings' examples (tests/test_doctests.py),
+# no notebooks, no kernels, no browser.
 check: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest -q -m "not slow and not e2e" tests
 
