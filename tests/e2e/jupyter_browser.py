@@ -53,6 +53,17 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
+#: FNV-1a hash of a canvas' pixels, computed in the page: a frame changed
+#: when its hash did.
+CANVAS_HASH_JS = """
+(canvas) => {
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < data.length; i++) { hash ^= data[i]; hash = Math.imul(hash, 0x01000193); }
+    return (hash >>> 0).toString(16);
+}
+"""
+
 #: JupyterLab user settings written into the temporary settings directory.
 #: ``fetchNews: "false"`` stops the "receive official Jupyter news?" toast,
 #: which would otherwise cover the notebook in screenshots (and would try the

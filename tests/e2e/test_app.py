@@ -27,22 +27,14 @@ from pathlib import Path
 
 import pytest
 
-from .jupyter_browser import CHROMIUM, free_port, isolated_env, launch_chromium, stop_process_group
+from .jupyter_browser import (CANVAS_HASH_JS, CHROMIUM, free_port, isolated_env, launch_chromium,
+                              stop_process_group)
 
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = REPO_ROOT / "apps" / "explorer.ipynb"
 SCREENSHOTS = REPO_ROOT / "build" / "e2e" / "app"
-
-CANVAS_HASH_JS = """
-(canvas) => {
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < data.length; i++) { hash ^= data[i]; hash = Math.imul(hash, 0x01000193); }
-    return (hash >>> 0).toString(16);
-}
-"""
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -37,7 +37,7 @@ import pytest
 
 from gmm_lab import e_step, log_gaussian_density, log_responsibilities, m_step
 
-from .jupyter_browser import CHROMIUM, LabPage, jupyter_lab, launch_chromium
+from .jupyter_browser import CANVAS_HASH_JS, CHROMIUM, LabPage, jupyter_lab, launch_chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -182,16 +182,6 @@ def screenshots_for(lab: LabPage, scenario: str, notebook: str) -> None:
 # --------------------------------------------------------------------------
 # Stages of the scenario
 # --------------------------------------------------------------------------
-
-#: FNV-1a hash of a canvas' pixels, computed in the page.
-CANVAS_HASH_JS = """
-(canvas) => {
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < data.length; i++) { hash ^= data[i]; hash = Math.imul(hash, 0x01000193); }
-    return (hash >>> 0).toString(16);
-}
-"""
 
 #: theta_t and the tokens as the page holds them (float64, bit for bit from the kernel).
 PARAMETERS_JS = """

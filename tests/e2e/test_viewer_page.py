@@ -26,7 +26,7 @@ import pytest
 
 from gmm_lab import e_step, load_vowels, log_gaussian_density, log_responsibilities, run_em
 
-from .jupyter_browser import CHROMIUM, LabPage, jupyter_lab, launch_chromium
+from .jupyter_browser import CANVAS_HASH_JS, CHROMIUM, LabPage, jupyter_lab, launch_chromium
 from .viewer_notebook import execute_without_widget_state, write_viewer_notebook
 
 pytestmark = pytest.mark.e2e
@@ -34,16 +34,6 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "build" / "e2e" / "viewer"
 VIEWPORT = {"width": 1100, "height": 1250}
-
-#: FNV-1a hash of a canvas' pixels, computed in the page.
-CANVAS_HASH_JS = """
-(canvas) => {
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < data.length; i++) { hash ^= data[i]; hash = Math.imul(hash, 0x01000193); }
-    return (hash >>> 0).toString(16);
-}
-"""
 
 
 @pytest.fixture(scope="module", autouse=True)
