@@ -648,3 +648,47 @@ def student_facing(check):
 
 def passed(check_name: str, what: str, n_cases: int) -> None:
     print(f"✓ {check_name}: {what} on {n_cases} test cases.")
+
+
+def check_arrays(student_fn, cases, expected, *, check_name, success, returns, axis_names, label,
+                 tolerance, mistakes, explain, time_limit=None, forbidden=()) -> None:
+    """The whole check of an exercise whose answer is one array per case.
+
+    Calls the student's function on every case (within one time budget,
+    watching for forbidden calls), checks each answer's type and shape,
+    then either prints the ✓ line or raises :class:`ExerciseFailed` with
+    the catalogued mistake the answers reproduce, or else with
+    ``explain(yours, expected, case, tolerance)`` for the first wrong case.
+
+    Parameters
+    ----------
+    cases, expected : sequences of Case and ndarray
+        The test cases and the reference answer of each.
+    check_name, success : str
+        For the ✓ line: "✓ check_name: success on N test cases."
+    returns : str
+        What the function should return, for a wrong type.
+    axis_names, label : list of str, str
+        For a wrong shape: the axes' names and "Your ..." naming the answer.
+    tolerance : Tolerance
+    mistakes : list of Mistake
+        This exercise's catalogue.
+    explain : callable
+        The message when no catalogued mistake matches.
+    """
+    name = function_name(student_fn)
+    budget = Budget(time_limit)
+    yours = []
+    for case, wanted in zip(cases, expected):
+        result = as_array(call_student(student_fn, case, budget=budget, forbidden=forbidden),
+                          name, returns)
+        check_shape(result, wanted.shape, axis_names, label, case)
+        yours.append(result)
+    wrong = first_wrong(yours, expected, tolerance)
+    if wrong is None:
+        passed(check_name, success, len(cases))
+        return
+    message = name_mistake(yours, expected, cases, mistakes, tolerance)
+    if message is None:
+        message = explain(yours[wrong], expected[wrong], cases[wrong], tolerance)
+    raise ExerciseFailed(message)

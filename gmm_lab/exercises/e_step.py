@@ -14,20 +14,12 @@ from ..data import load_vowels
 from ..gaussian import responsibilities
 from ._data import FAR_AWAY_TEXT, far_point, log_density_variant, random_covariance, vowel_gaussians
 from ._driver import (
-    Budget,
     Case,
-    ExerciseFailed,
     Mistake,
     Tolerance,
-    as_array,
-    call_student,
-    check_shape,
-    first_wrong,
-    function_name,
+    check_arrays,
     generic_difference,
     gmm_lab_function,
-    name_mistake,
-    passed,
     sklearn_mixture,
     student_facing,
 )
@@ -292,30 +284,16 @@ def check_responsibilities(student_fn, *, graded: bool = False,
     ExerciseFailed
         With a message that says what is wrong.
     """
-    name = function_name(student_fn)
-    budget = Budget(time_limit)
     all_cases = cases(graded)
-    expected = [responsibilities(*case.arguments.values()) for case in all_cases]
-    yours = []
-    for case, wanted in zip(all_cases, expected):
-        result = as_array(call_student(student_fn, case, budget=budget, forbidden=FORBIDDEN), name,
-                          "the responsibilities, an array of shape (n_samples, n_components)")
-        check_shape(result, wanted.shape, ["n_samples", "n_components"],
-                    "Your responsibilities", case)
-        yours.append(result)
-
-    tolerance = Tolerance(rtol=1e-6, atol=1e-8)
-    wrong = first_wrong(yours, expected, tolerance)
-    if wrong is None:
-        passed("check_responsibilities", "your responsibilities match the reference",
-               len(all_cases))
-        return
-    message = name_mistake(yours, expected, all_cases, mistakes(), tolerance)
-    if message is None:
-        message = _responsibility_property_message(
-            yours[wrong], expected[wrong], all_cases[wrong], tolerance
-        )
-    raise ExerciseFailed(message)
+    check_arrays(student_fn, all_cases,
+                 [responsibilities(*case.arguments.values()) for case in all_cases],
+                 check_name="check_responsibilities",
+                 success="your responsibilities match the reference",
+                 returns="the responsibilities, an array of shape (n_samples, n_components)",
+                 axis_names=["n_samples", "n_components"], label="Your responsibilities",
+                 tolerance=Tolerance(rtol=1e-6, atol=1e-8), mistakes=mistakes(),
+                 explain=_responsibility_property_message, time_limit=time_limit,
+                 forbidden=FORBIDDEN)
 
 
 def _responsibility_property_message(values, expected, case, tolerance) -> str:

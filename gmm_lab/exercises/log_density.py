@@ -23,21 +23,13 @@ from ._data import (
     vowel_gaussians,
 )
 from ._driver import (
-    Budget,
     Case,
-    ExerciseFailed,
     Mistake,
     Tolerance,
-    as_array,
-    call_student,
-    check_shape,
-    first_wrong,
-    function_name,
+    check_arrays,
     generic_difference,
     gmm_lab_function,
     inverse_tools,
-    name_mistake,
-    passed,
     scipy_stats,
     sklearn_mixture,
     student_facing,
@@ -239,35 +231,24 @@ def check_log_density(student_fn, *, graded: bool = False, time_limit: float | N
     ExerciseFailed
         With a message that says what is wrong.
     """
-    name = function_name(student_fn)
-    budget = Budget(time_limit)
     all_cases = cases(graded)
-    expected = [reference(case) for case in all_cases]
-    yours = []
-    for case, wanted in zip(all_cases, expected):
-        result = as_array(call_student(student_fn, case, budget=budget, forbidden=FORBIDDEN),
-                          name, "an array of shape (n_samples,): one log density per point")
-        check_shape(result, wanted.shape, ["n_samples"], "Your log density", case)
-        yours.append(result)
+    check_arrays(student_fn, all_cases, [reference(case) for case in all_cases],
+                 check_name="check_log_density", success="your log density matches the reference",
+                 returns="an array of shape (n_samples,): one log density per point",
+                 axis_names=["n_samples"], label="Your log density",
+                 tolerance=Tolerance(rtol=1e-6, atol=1e-6), mistakes=mistakes(),
+                 explain=_log_density_message, time_limit=time_limit, forbidden=FORBIDDEN)
 
-    tolerance = Tolerance(rtol=1e-6, atol=1e-6)
-    wrong = first_wrong(yours, expected, tolerance)
-    if wrong is None:
-        passed("check_log_density", "your log density matches the reference", len(all_cases))
-        return
-    message = name_mistake(yours, expected, all_cases, mistakes(), tolerance)
-    if message is None:
-        case, values = all_cases[wrong], yours[wrong]
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            row = int(bad[0])
-            message = (
-                f"Your log density is {values[row]} at point {row}{case.row_note(row)}; "
-                f"it should be {expected[wrong][row]:.6g}. Stay in log space: {FORMULA}.\n"
-                f"{case.where()}"
-            )
-        else:
-            message = generic_difference(
-                "Your log density differs", "log_density", values, expected[wrong], case, tolerance
-            )
-    raise ExerciseFailed(message)
+
+def _log_density_message(values, expected, case, tolerance) -> str:
+    """A non-finite value in log space, or else the worst entry."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        row = int(bad[0])
+        return (
+            f"Your log density is {values[row]} at point {row}{case.row_note(row)}; "
+            f"it should be {expected[row]:.6g}. Stay in log space: {FORMULA}.\n"
+            f"{case.where()}"
+        )
+    return generic_difference("Your log density differs", "log_density", values, expected, case,
+                              tolerance)
