@@ -12,19 +12,11 @@ import numpy as np
 
 from ..data import VOWELS, load_vowels
 from ._driver import (
-    Budget,
     Case,
-    ExerciseFailed,
     Mistake,
     Tolerance,
-    as_array,
-    call_student,
-    check_shape,
-    first_wrong,
-    function_name,
+    check_arrays,
     generic_difference,
-    name_mistake,
-    passed,
     student_facing,
 )
 
@@ -115,23 +107,14 @@ def check_vowel_means(student_fn, *, graded: bool = False, time_limit: float | N
     time_limit : float, optional
         Seconds the student's code may run in all.
     """
-    name = function_name(student_fn)
-    budget = Budget(time_limit)
     all_cases = cases(graded)
-    expected = [reference(case) for case in all_cases]
-    yours = []
-    for case, wanted in zip(all_cases, expected):
-        result = as_array(call_student(student_fn, case, budget=budget), name,
-                          "an array of shape (len(vowels), n_features): one mean per vowel")
-        check_shape(result, wanted.shape, ["n_vowels", "n_features"], "Your means", case)
-        yours.append(result)
-    tolerance = Tolerance(rtol=1e-9, atol=1e-9)
-    wrong = first_wrong(yours, expected, tolerance)
-    if wrong is None:
-        passed("check_vowel_means", "your vowel means match the reference", len(all_cases))
-        return
-    message = name_mistake(yours, expected, all_cases, mistakes(), tolerance)
-    if message is None:
-        message = generic_difference("Your means differ", "means", yours[wrong], expected[wrong],
-                                     all_cases[wrong], tolerance)
-    raise ExerciseFailed(message)
+    check_arrays(student_fn, all_cases, [reference(case) for case in all_cases],
+                 check_name="check_vowel_means", success="your vowel means match the reference",
+                 returns="an array of shape (len(vowels), n_features): one mean per vowel",
+                 axis_names=["n_vowels", "n_features"], label="Your means",
+                 tolerance=Tolerance(rtol=1e-9, atol=1e-9), mistakes=mistakes(),
+                 explain=_generic_message, time_limit=time_limit)
+
+
+def _generic_message(values, expected, case, tolerance) -> str:
+    return generic_difference("Your means differ", "means", values, expected, case, tolerance)
